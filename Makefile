@@ -1,0 +1,26 @@
+# Two commands: `make demo` (the main job on its embedded default) and `make test`.
+# Each creates .venv on first use. TORCH_SPEC picks the torch build: the default pins the
+# CPU build available on these machines; users with a GPU can pass e.g.
+# TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cu124".
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+BIN := $(VENV)/bin
+
+.PHONY: demo test clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/agnostic-xai demo
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) build *.egg-info

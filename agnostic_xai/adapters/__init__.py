@@ -1,0 +1,105 @@
+"""Model adapters: one predict interface for torch modules, scikit-learn estimators and functions.
+
+:func:`wrap` is the one place that dispatches on the model's type.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from ..exceptions import IncompatibleModelError, InvalidInputError
+from .base import DEFAULT_BATCH_SIZE, OUTPUTS, TASKS, Adapter
+from .callable_adapter import CallableAdapter
+from .sklearn_adapter import SklearnAdapter
+
+__all__ = ["Adapter", "TorchAdapter", "SklearnAdapter", "CallableAdapter", "wrap", "DEFAULT_BATCH_SIZE"]
+
+
+def __getattr__(name: str) -> Any:
+    # TorchAdapter imports torch; load it only when asked for.
+    if name == "TorchAdapter":
+        from .torch_adapter import TorchAdapter
+
+        return TorchAdapter
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _is_torch_module(model: Any) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(model, torch.nn.Module)
+
+
+def _is_sklearn_estimator(model: Any) -> bool:
+    return hasattr(model, "fit") and hasattr(model, "get_params") and (
+        hasattr(model, "predict") or hasattr(model, "predict_proba")
+    )
+
+
+def wrap(
+    model: Any,
+    *,
+    task: str | None = None,
+    output: str | None = None,
+    feature_names: Sequence[str] | None = None,
+    device: Any = None,
+    batch_size: int | None = None,
+) -> Adapter:
+    """Put a model behind the :class:`Adapter` interface.
+
+    Parameters
+    ----------
+    model : torch.nn.Module, scikit-learn estimator, callable or Adapter
+        The model. An adapter is returned as it is (other arguments must then be None).
+    task : {"classification", "regression"}, optional
+        Inferred when omitted: from the head or output count for torch modules, from
+        ``is_classifier`` for scikit-learn; functions default to regression.
+    output : {"probability", "logit", "raw"}, optional
+        The explained quantity. Classifiers default to ``"probability"``, regressors to ``"raw"``.
+    feature_names : sequence of str, optional
+        Input column names; DataFrames are aligned to them by name. Taken from
+        ``feature_names_in_`` for scikit-learn models fitted on a DataFrame.
+    device : str or torch.device, optional
+        Torch only: the device the module lives on (checked, never moved).
+    batch_size : int, optional
+        Rows per model call (default :data:`DEFAULT_BATCH_SIZE`).
+
+    Returns
+    -------
+    Adapter
+
+    Raises
+    ------
+    IncompatibleModelError
+        When the model is of no supported kind, or cannot give the requested output.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> adapter = wrap(lambda X: X.sum(axis=1), feature_names=["a", "b"])
+    >>> adapter.predict(np.array([[1.0, 2.0]]))
+    array([[3.]])
+    """
+    if isinstance(model, Adapter):
+        given = {"task": task, "output": output, "feature_names": feature_names, "device": device, "batch_size": batch_size}
+        conflicting = [k for k, v in given.items() if v is not None]
+        if conflicting:
+            raise InvalidInputError(f"model is already an Adapter; {conflicting} cannot be changed by wrap().")
+        return model
+    if _is_torch_module(model):
+        from .torch_adapter import TorchAdapter
+
+        return TorchAdapter(
+            model, task=task, output=output, feature_names=feature_names, device=device, batch_size=batch_size
+        )
+    if device is not None:
+        raise InvalidInputError("device applies to torch modules only.")
+    if _is_sklearn_estimator(model):
+        return SklearnAdapter(model, task=task, output=output, feature_names=feature_names, batch_size=batch_size)
+    if callable(model):
+        return CallableAdapter(model, task=task, output=output, feature_names=feature_names, batch_size=batch_size)
+    raise IncompatibleModelError(
+        f"Cannot wrap {type(model).__name__}: expected a torch.nn.Module, a fitted scikit-learn estimator, "
+        "a function ndarray -> ndarray, or an Adapter."
+    )

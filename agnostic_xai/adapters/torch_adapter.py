@@ -1,0 +1,251 @@
+"""Adapter for ``torch.nn.Module`` models."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._threads import blas_single_threaded
+from ..exceptions import IncompatibleModelError, InvalidInputError, ModelOutputError
+from .base import Adapter
+
+__all__ = ["TorchAdapter"]
+
+_NUMPY_DTYPES = {torch.float64: np.float64, torch.float32: np.float32, torch.float16: np.float16}
+_PROBABILITY_HEADS = (nn.Softmax, nn.Sigmoid)
+_LOG_PROBABILITY_HEADS = (nn.LogSoftmax, nn.LogSigmoid)
+
+
+def _last_leaf(module: nn.Module) -> nn.Module:
+    """The last layer of (possibly nested) ``nn.Sequential`` containers."""
+    while isinstance(module, nn.Sequential) and len(module) > 0:
+        module = module[len(module) - 1]
+    return module
+
+
+def _first_in_features(module: nn.Module) -> int | None:
+    """``module.in_features`` when declared, else that of the first ``nn.Linear`` inside."""
+    declared = getattr(module, "in_features", None)
+    if isinstance(declared, int):
+        return declared
+    for layer in module.modules():
+        if isinstance(layer, nn.Linear):
+            return int(layer.in_features)
+        if isinstance(layer, nn.Bilinear):
+            return None
+    return None
+
+
+class TorchAdapter(Adapter):
+    """Explain a ``torch.nn.Module`` on tabular data.
+
+    Use :func:`agnostic_xai.wrap` to build one. The module is evaluated on its own device and
+    dtype, in eval mode (its training flag is restored afterwards: the caller's module is
+    not changed) and without autograd.
+
+    Explained quantity for classifiers:
+
+    * a module ending in raw scores (logits) can be explained as ``"probability"``
+      (softmax, or sigmoid for a single output) or as ``"logit"``;
+    * a module ending in ``Softmax``/``Sigmoid`` is detected; its ``"probability"`` is
+      explained and logits are refused rather than invented;
+    * a single-output binary module is presented as two outputs, ``[1 - p, p]`` for
+      probabilities and ``[-z, z]`` (the log-odds of each class) for logits, so that
+      ``target`` is always a class index.
+    """
+
+    is_differentiable: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        module: nn.Module,
+        *,
+        task: str | None = None,
+        output: str | None = None,
+        feature_names: Sequence[str] | None = None,
+        device: str | torch.device | None = None,
+        batch_size: int | None = None,
+    ) -> None:
+        if not isinstance(module, nn.Module):
+            raise IncompatibleModelError(f"TorchAdapter needs a torch.nn.Module, got {type(module).__name__}.")
+        self.module = module
+        leaf = _last_leaf(module)
+        self.head = "probability" if isinstance(leaf, _PROBABILITY_HEADS) else (
+            "log_probability" if isinstance(leaf, _LOG_PROBABILITY_HEADS) else "raw"
+        )
+        parameter = next(iter(module.parameters()), None)
+        buffer = next(iter(module.buffers()), None)
+        reference = parameter if parameter is not None else buffer
+        module_device = reference.device if reference is not None else torch.device("cpu")
+        self.dtype = reference.dtype if reference is not None and reference.is_floating_point() else torch.float32
+        if device is not None and torch.device(device) != module_device and reference is not None:
+            raise InvalidInputError(
+                f"The module's parameters are on {module_device}, not {device}; move the module first "
+                f"(module.to({str(device)!r})): the adapter does not move your model."
+            )
+        self.device = torch.device(device) if device is not None else module_device
+
+        n_features = len(feature_names) if feature_names is not None else _first_in_features(module)
+        if n_features is None:
+            raise InvalidInputError(
+                "Cannot tell how many features the module takes (it has no nn.Linear layer); pass feature_names."
+            )
+        raw_k = self._raw_outputs(n_features)
+        if task is None:
+            # Classification when the head or the requested output says so, or when there
+            # are several outputs; a single raw output is read as regression.
+            is_classifier = self.head != "raw" or output in ("probability", "logit") or raw_k >= 2
+            task = "classification" if is_classifier else "regression"
+        if output is None:
+            output = "probability" if task == "classification" else "raw"
+        super().__init__(
+            task=task, output=output, n_features=n_features, feature_names=feature_names, batch_size=batch_size
+        )
+        self._n_outputs = 2 if (task == "classification" and raw_k == 1 and output != "raw") else raw_k
+        self._check_output_space()
+
+    # ------------------------------------------------------------------ set-up helpers
+    def _raw_outputs(self, n_features: int) -> int:
+        with self._evaluation():
+            probe = torch.zeros((1, n_features), dtype=self.dtype, device=self.device)
+            try:
+                out = self.module(probe)
+            except Exception as exc:
+                raise ModelOutputError(
+                    f"The module raised {type(exc).__name__} on a probe row of {n_features} features: {exc}"
+                ) from exc
+        if not isinstance(out, torch.Tensor) or out.ndim not in (1, 2):
+            raise ModelOutputError("The module must return a tensor of shape (n, k) or (n,).")
+        return 1 if out.ndim == 1 else int(out.shape[1])
+
+    def _check_output_space(self) -> None:
+        if self.task == "regression":
+            if self.head != "raw":
+                raise InvalidInputError("A module ending in Softmax/Sigmoid is a classifier; pass task='classification'.")
+            if self.output != "raw":
+                raise InvalidInputError(f"A regression model's output is 'raw', not {self.output!r}.")
+            return
+        if self.head == "probability" and self.output == "logit":
+            raise IncompatibleModelError(
+                "The module ends in Softmax/Sigmoid, so its logits are not available (they are not invented from "
+                "probabilities). Explain output='probability', or wrap the module without its final activation."
+            )
+        if self.head == "log_probability" and self.output == "logit":
+            raise IncompatibleModelError(
+                "The module ends in LogSoftmax/LogSigmoid: its outputs are log-probabilities, not logits. "
+                "Explain output='probability', or wrap the module without its final activation."
+            )
+
+    @contextlib.contextmanager
+    def _evaluation(self) -> Iterator[None]:
+        was_training = [m.training for m in self.module.modules()]
+        self.module.eval()
+        try:
+            with torch.inference_mode():
+                yield
+        finally:
+            for m, flag in zip(self.module.modules(), was_training):
+                m.training = flag
+
+    # ------------------------------------------------------------------ the explained output
+    def torch_output(self, x: torch.Tensor) -> torch.Tensor:
+        """Differentiable map from an input tensor to the explained output, ``(n, n_outputs)``.
+
+        ``x`` must already be on :attr:`device` with dtype :attr:`dtype`. Gradient explainers
+        build on this function so that they stay on the device end to end.
+        """
+        out = self.module(x)
+        if out.ndim == 1:
+            out = out[:, None]
+        if self.task == "regression" or self.output == "raw":
+            return out
+        binary_single = out.shape[1] == 1
+        if self.head == "probability":
+            return torch.cat([1 - out, out], dim=1) if binary_single else out
+        if self.head == "log_probability":
+            p = out.exp()
+            return torch.cat([1 - p, p], dim=1) if binary_single else p
+        if self.output == "probability":
+            if binary_single:
+                p = torch.sigmoid(out)
+                return torch.cat([1 - p, p], dim=1)
+            return torch.softmax(out, dim=1)
+        return torch.cat([-out, out], dim=1) if binary_single else out
+
+    def to_tensor(self, X: np.ndarray) -> torch.Tensor:
+        """Rows as a tensor on the module's device and dtype (never sharing memory with read-only input)."""
+        array = np.asarray(X)
+        numpy_dtype = _NUMPY_DTYPES.get(self.dtype, np.float32)
+        array = array.astype(numpy_dtype, copy=not array.flags.writeable)
+        return torch.from_numpy(array).to(device=self.device, dtype=self.dtype)
+
+    def _forward(self, X: np.ndarray) -> np.ndarray:
+        out = self.torch_output(self.to_tensor(X))
+        return out.detach().to(device="cpu", dtype=torch.float64).numpy()
+
+    # ------------------------------------------------------------------ gradients
+    @contextlib.contextmanager
+    def gradient_mode(self) -> Iterator[None]:
+        """Eval mode with autograd enabled; the module's training flags are restored afterwards."""
+        was_training = [m.training for m in self.module.modules()]
+        self.module.eval()
+        try:
+            with torch.enable_grad():
+                yield
+        finally:
+            for m, flag in zip(self.module.modules(), was_training):
+                m.training = flag
+
+    def gradient_tensor(self, x: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Explained outputs ``f_t(x)`` and their input gradients, as tensors on the device.
+
+        Parameters
+        ----------
+        x : Tensor of shape (m, d)
+            Inputs on :attr:`device`, dtype :attr:`dtype`.
+        target : LongTensor of shape (m,)
+            Output index per row.
+
+        Returns
+        -------
+        (Tensor of shape (m,), Tensor of shape (m, d))
+            Detached outputs and gradients. Must run under :meth:`gradient_mode`. Rows are
+            independent, so the gradient of the sum is the per-row gradient.
+        """
+        x = x.detach().requires_grad_(True)
+        out = self.torch_output(x)
+        selected = out.gather(1, target.view(-1, 1)).squeeze(1)
+        (grad,) = torch.autograd.grad(selected.sum(), x)
+        return selected.detach(), grad.detach()
+
+    def gradient(self, X: Any, target: Any = None) -> np.ndarray:
+        """Gradient of the explained output ``target`` with respect to each input row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d)
+            Rows.
+        target : int, array of shape (n,) or None
+            Output per row; ``None`` is the predicted class (output 0 for regression).
+
+        Returns
+        -------
+        ndarray of shape (n, d), float64
+        """
+        array = self.validate(X)
+        targets = self.resolve_target(target, array)
+        grads = np.empty(array.shape, dtype=np.float64)
+        with blas_single_threaded(), self.gradient_mode():
+            for start in range(0, array.shape[0], self.batch_size):
+                stop = start + self.batch_size
+                t = torch.as_tensor(targets[start:stop], device=self.device)
+                _, g = self.gradient_tensor(self.to_tensor(array[start:stop]), t)
+                grads[start:stop] = g.to(device="cpu", dtype=torch.float64).numpy()
+        with self._rows_lock:
+            self._rows += array.shape[0]
+        return grads

@@ -1,0 +1,287 @@
+"""The :class:`Attribution` record that every explainer returns."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ._validation import readonly
+from .exceptions import InvalidInputError
+from .groups import FeatureGroups
+
+if TYPE_CHECKING:
+    from .adapters.base import Adapter
+
+__all__ = ["Attribution"]
+
+_FORMAT = "agnostic-xai.attribution/1"
+
+
+def _frozen_array(value: Any, dtype: Any, name: str, ndim: int) -> np.ndarray:
+    array = np.array(value, dtype=dtype, copy=True)
+    if array.ndim != ndim:
+        raise InvalidInputError(f"Attribution.{name} must be {ndim}-D, got shape {array.shape}.")
+    array.flags.writeable = False
+    return array
+
+
+def _freeze_extra(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        frozen = value.copy()
+        frozen.flags.writeable = False
+        return frozen
+    return value
+
+
+@dataclass(frozen=True, eq=False)
+class Attribution:
+    """One explanation of ``n`` rows: what every explainer returns.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n, m)
+        Attribution of each row to each of its ``m`` features (or feature groups).
+    base_values : ndarray of shape (n,)
+        The reference output the attributions are measured from (``E[f(background)]`` for
+        Shapley-type methods, ``f(baseline)`` for baseline methods, 0 when not defined).
+    data : ndarray of shape (n, d)
+        The explained rows, in the model's ``d`` input columns.
+    target : ndarray of shape (n,)
+        Index of the explained model output for each row.
+    feature_names : tuple of str
+        Names of the ``m`` attributed features (group names when ``groups`` is set).
+    method : str
+        Registry name of the method that produced the values.
+    params : dict
+        The method's parameters, for the record.
+    output : str
+        The explained quantity (``"probability"``, ``"logit"`` or ``"raw"``).
+    seconds : float
+        Wall time of the explanation.
+    model_rows : int
+        Rows the model evaluated to produce it.
+    extras : dict
+        Method-specific diagnostics: IG's convergence delta, LIME's local R², a
+        surrogate's fidelity, standard errors, ... Arrays whose first axis has length ``n``
+        are per-row and are sliced with the record.
+    groups : FeatureGroups, optional
+        The feature groups the values refer to, or None for one value per column.
+
+    Notes
+    -----
+    All arrays are copied on construction and made read-only, so a record can be shared
+    freely; :meth:`save`/:meth:`load` round-trip it bit for bit without pickle.
+    """
+
+    values: np.ndarray
+    base_values: np.ndarray
+    data: np.ndarray
+    target: np.ndarray
+    feature_names: tuple[str, ...]
+    method: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    output: str = "raw"
+    seconds: float = 0.0
+    model_rows: int = 0
+    extras: Mapping[str, Any] = field(default_factory=dict)
+    groups: FeatureGroups | None = None
+
+    def __post_init__(self) -> None:
+        values = _frozen_array(self.values, np.float64, "values", 2)
+        n, m = values.shape
+        base = _frozen_array(self.base_values, np.float64, "base_values", 1)
+        data = _frozen_array(self.data, np.float64, "data", 2)
+        target = _frozen_array(self.target, np.int64, "target", 1)
+        for name, array in (("base_values", base), ("data", data), ("target", target)):
+            if array.shape[0] != n:
+                raise InvalidInputError(f"Attribution.{name} has {array.shape[0]} rows, values has {n}.")
+        names = tuple(str(f) for f in self.feature_names)
+        if len(names) != m:
+            raise InvalidInputError(f"Attribution has {m} value columns but {len(names)} feature names.")
+        if self.groups is not None:
+            if self.groups.n_groups != m or self.groups.names != names:
+                raise InvalidInputError("Attribution.groups does not match its feature names.")
+            if self.groups.n_features != data.shape[1]:
+                raise InvalidInputError("Attribution.groups covers a different number of columns than data.")
+        elif data.shape[1] != m:
+            raise InvalidInputError(f"Attribution.data has {data.shape[1]} columns for {m} values and no groups.")
+        object.__setattr__(self, "values", values)
+        object.__setattr__(self, "base_values", base)
+        object.__setattr__(self, "data", data)
+        object.__setattr__(self, "target", target)
+        object.__setattr__(self, "feature_names", names)
+        object.__setattr__(self, "params", dict(self.params))
+        object.__setattr__(self, "extras", {str(k): _freeze_extra(v) for k, v in self.extras.items()})
+        object.__setattr__(self, "seconds", float(self.seconds))
+        object.__setattr__(self, "model_rows", int(self.model_rows))
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def n_rows(self) -> int:
+        """Number of explained rows."""
+        return int(self.values.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        """Number of attributed features (or groups)."""
+        return int(self.values.shape[1])
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+    def __getitem__(self, rows: Any) -> Attribution:
+        """Select rows (an int, a slice, an index array or a boolean mask)."""
+        index = np.arange(self.n_rows)[rows]
+        index = np.atleast_1d(index)
+        extras = {
+            k: (v[index] if isinstance(v, np.ndarray) and v.ndim >= 1 and v.shape[0] == self.n_rows else v)
+            for k, v in self.extras.items()
+        }
+        return replace(
+            self,
+            values=self.values[index],
+            base_values=self.base_values[index],
+            data=self.data[index],
+            target=self.target[index],
+            extras=extras,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Attribution(method={self.method!r}, rows={self.n_rows}, features={self.n_features}, "
+            f"output={self.output!r}, seconds={self.seconds:.3g}, model_rows={self.model_rows})"
+        )
+
+    # ------------------------------------------------------------------ checks
+    def explained_output(self, adapter: Adapter) -> np.ndarray:
+        """``f(x)`` of the explained output for each row, evaluated through ``adapter``."""
+        predictions = adapter.predict(self.data)
+        return predictions[np.arange(self.n_rows), self.target]
+
+    def additivity_gap(self, adapter: Adapter) -> np.ndarray:
+        """``|base_value + Σ values − f(x)|`` per row: how far the record is from additive."""
+        return np.abs(self.base_values + self.values.sum(axis=1) - self.explained_output(adapter))
+
+    # ------------------------------------------------------------------ conversion
+    def to_frame(self) -> pd.DataFrame:
+        """A tidy frame: one line per (row, feature) with its value, data and base value.
+
+        The ``feature_value`` column holds the column's value for ungrouped attributions and
+        NaN for groups of several columns.
+        """
+        n, m = self.values.shape
+        if self.groups is None:
+            feature_value = self.data.reshape(-1)
+        else:
+            single = np.array([cols[0] if len(cols) == 1 else -1 for cols in self.groups.indices])
+            taken = self.data[:, np.maximum(single, 0)]
+            feature_value = np.where(single >= 0, taken, np.nan).reshape(-1)
+        return pd.DataFrame(
+            {
+                "row": np.repeat(np.arange(n), m),
+                "feature": np.tile(np.array(self.feature_names, dtype=object), n),
+                "value": self.values.reshape(-1),
+                "feature_value": feature_value,
+                "base_value": np.repeat(self.base_values, m),
+                "target": np.repeat(self.target, m),
+                "method": self.method,
+            }
+        )
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the record to ``path`` as a ``.npz`` file (arrays plus a JSON header, no pickle)."""
+        arrays: dict[str, np.ndarray] = {
+            "values": self.values,
+            "base_values": self.base_values,
+            "data": self.data,
+            "target": self.target,
+        }
+        header_extras: dict[str, Any] = {}
+        for key, value in self.extras.items():
+            if isinstance(value, np.ndarray):
+                if value.dtype == object:
+                    raise InvalidInputError(f"extras[{key!r}] is an object array and cannot be saved.")
+                arrays[f"extras/{key}"] = value
+            else:
+                header_extras[key] = _jsonable(value, f"extras[{key!r}]")
+        header_params: dict[str, Any] = {}
+        for key, value in self.params.items():
+            if isinstance(value, np.ndarray):
+                arrays[f"params/{key}"] = value
+            else:
+                header_params[key] = _jsonable(value, f"params[{key!r}]")
+        header = {
+            "format": _FORMAT,
+            "feature_names": list(self.feature_names),
+            "method": self.method,
+            "output": self.output,
+            "seconds": self.seconds,
+            "model_rows": self.model_rows,
+            "params": header_params,
+            "extras": header_extras,
+            "groups": None
+            if self.groups is None
+            else {
+                "names": list(self.groups.names),
+                "indices": [list(c) for c in self.groups.indices],
+                "feature_names": list(self.groups.feature_names),
+            },
+        }
+        arrays["header"] = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
+        with open(path, "wb") as handle:
+            np.savez(handle, **arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Attribution:
+        """Read a record written by :meth:`save` (never unpickles anything)."""
+        with np.load(path, allow_pickle=False) as archive:
+            if "header" not in archive.files:
+                raise InvalidInputError(f"{os.fspath(path)!r} is not an agnostic-xai attribution file.")
+            header = json.loads(archive["header"].tobytes().decode("utf-8"))
+            if header.get("format") != _FORMAT:
+                raise InvalidInputError(f"Unsupported attribution format {header.get('format')!r}.")
+            extras = dict(header["extras"])
+            params = dict(header["params"])
+            for key in archive.files:
+                if key.startswith("extras/"):
+                    extras[key[len("extras/"):]] = archive[key]
+                elif key.startswith("params/"):
+                    params[key[len("params/"):]] = archive[key]
+            groups = header["groups"]
+            return cls(
+                values=archive["values"],
+                base_values=archive["base_values"],
+                data=archive["data"],
+                target=archive["target"],
+                feature_names=tuple(header["feature_names"]),
+                method=header["method"],
+                params=params,
+                output=header["output"],
+                seconds=header["seconds"],
+                model_rows=header["model_rows"],
+                extras=extras,
+                groups=None
+                if groups is None
+                else FeatureGroups(
+                    tuple(groups["names"]), tuple(tuple(c) for c in groups["indices"]), tuple(groups["feature_names"])
+                ),
+            )
+
+
+def _jsonable(value: Any, what: str) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v, what) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v, what) for k, v in value.items()}
+    raise InvalidInputError(f"{what} of type {type(value).__name__} cannot be saved; use arrays, numbers or strings.")

@@ -1,0 +1,68 @@
+"""Explainers behind one interface, and their registry.
+
+>>> from agnostic_xai import explainers
+>>> explainers.available()[:3]
+['saliency', 'input_x_gradient', 'integrated_gradients']
+>>> ig = explainers.get("integrated_gradients", n_steps=64)
+
+Modules are imported on first use, so naming an explainer does not import shap or lime.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import Any
+
+from ..exceptions import UnknownNameError
+from .base import Explainer, Explanation
+
+__all__ = ["Explainer", "Explanation", "get", "available", "get_class"]
+
+# name -> "module:Class" inside this package, in the order tables list them.
+_REGISTRY: dict[str, str] = {
+    "saliency": "gradients:Saliency",
+    "input_x_gradient": "gradients:InputXGradient",
+    "integrated_gradients": "gradients:IntegratedGradients",
+    "smoothgrad": "gradients:SmoothGrad",
+    "expected_gradients": "gradients:ExpectedGradients",
+    "deep_lift": "deep_lift:DeepLift",
+    "feature_ablation": "ablation:FeatureAblation",
+    "kernel_shap": "shap_kernel:KernelShap",
+    "deep_shap": "shap_deep:DeepShap",
+    "gradient_shap": "shap_gradient:GradientShap",
+    "permutation_shap": "shap_permutation:PermutationShap",
+    "exact_shap": "shap_exact:ExactShap",
+    "exact_shapley": "exact:ExactShapley",
+    "lime": "lime_tabular:Lime",
+    "surrogate_tree": "surrogate_tree:SurrogateTree",
+    "random": "reference:RandomExplainer",
+}
+
+
+def available() -> list[str]:
+    """Registry names of all explainers whose module is present."""
+    return [name for name, target in _REGISTRY.items() if _module_exists(target.split(":")[0])]
+
+
+def _module_exists(module: str) -> bool:
+    return importlib.util.find_spec(f"{__name__}.{module}") is not None
+
+
+def get_class(name: str) -> type[Explainer]:
+    """The explainer class registered under ``name``."""
+    if name not in _REGISTRY or not _module_exists(_REGISTRY[name].split(":")[0]):
+        raise UnknownNameError(f"Unknown explainer {name!r}; available: {available()}.")
+    module, cls = _REGISTRY[name].split(":")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), cls)
+
+
+def get(name: str, **params: Any) -> Explainer:
+    """A new explainer ``name`` with the given parameters.
+
+    Raises
+    ------
+    UnknownNameError
+        When no explainer has that name.
+    """
+    return get_class(name)(**params)

@@ -1,0 +1,81 @@
+"""Metrics for explanations on tabular data, and their registry.
+
+Each metric is a thin class holding its configuration and calling one pure function of its
+family module; class attributes give ``family`` and ``higher_is_better``.
+
+>>> from agnostic_xai import metrics
+>>> m = metrics.get("deletion_auc")
+>>> m.higher_is_better
+False
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import Any
+
+from ..exceptions import UnknownNameError
+from .base import FAMILIES, AgreementMetric, Metric, MetricResult
+
+__all__ = ["Metric", "AgreementMetric", "MetricResult", "FAMILIES", "get", "get_class", "available"]
+
+# name -> "module:Class" inside this package.
+_REGISTRY: dict[str, str] = {
+    # faithfulness
+    "deletion_auc": "faithfulness_curves:DeletionAUC",
+    "insertion_auc": "faithfulness_curves:InsertionAUC",
+    "deletion_gap": "faithfulness_curves:DeletionGap",
+    "faithfulness_correlation": "faithfulness_correlation:FaithfulnessCorrelation",
+    "faithfulness_estimate": "faithfulness_correlation:FaithfulnessEstimate",
+    "monotonicity": "faithfulness_correlation:Monotonicity",
+    "infidelity": "infidelity:Infidelity",
+    "comprehensiveness": "rationale:Comprehensiveness",
+    "sufficiency": "rationale:Sufficiency",
+    "pgi": "prediction_gap:PGI",
+    "pgu": "prediction_gap:PGU",
+    # ground truth
+    "shapley_error": "ground_truth:ShapleyError",
+    "shapley_correlation": "ground_truth:ShapleyCorrelation",
+    "shapley_topk": "ground_truth:ShapleyTopK",
+    # stability
+    "max_sensitivity": "stability:MaxSensitivity",
+    "relative_input_stability": "stability:RelativeInputStability",
+    "seed_stability": "stability:SeedStability",
+    # agreement (two explanations)
+    "feature_agreement": "agreement:FeatureAgreement",
+    "rank_agreement": "agreement:RankAgreement",
+    "sign_agreement": "agreement:SignAgreement",
+    "signed_rank_agreement": "agreement:SignedRankAgreement",
+    "rank_correlation": "agreement:RankCorrelation",
+    "pairwise_rank_agreement": "agreement:PairwiseRankAgreement",
+    # complexity and sanity
+    "sparseness": "complexity:Sparseness",
+    "complexity": "complexity:Complexity",
+    "randomization_sanity": "sanity:RandomizationSanity",
+}
+
+
+def _module_exists(module: str) -> bool:
+    return importlib.util.find_spec(f"{__name__}.{module}") is not None
+
+
+def available(family: str | None = None) -> list[str]:
+    """Registry names of the metrics present (optionally of one family)."""
+    names = [n for n, t in _REGISTRY.items() if _module_exists(t.split(":")[0])]
+    if family is not None:
+        names = [n for n in names if get_class(n).family == family]
+    return names
+
+
+def get_class(name: str) -> type[Metric] | type[AgreementMetric]:
+    """The metric class registered under ``name``."""
+    if name not in _REGISTRY or not _module_exists(_REGISTRY[name].split(":")[0]):
+        raise UnknownNameError(f"Unknown metric {name!r}; available: {available()}.")
+    module, cls = _REGISTRY[name].split(":")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), cls)
+
+
+def get(name: str, **params: Any) -> Metric | AgreementMetric:
+    """A new metric ``name`` with the given parameters."""
+    return get_class(name)(**params)
