@@ -55,7 +55,7 @@ class LinearModel(nn.Module):
         self.linear = nn.Linear(w.shape[0], w.shape[1], dtype=torch.float64)
         with torch.no_grad():
             self.linear.weight.copy_(w.T)
-            self.linear.bias.copy_(torch.as_tensor(np.broadcast_to(np.asarray(bias, dtype=np.float64), (w.shape[1],))))
+            self.linear.bias.copy_(torch.tensor(np.broadcast_to(np.asarray(bias, dtype=np.float64), (w.shape[1],)).copy()))
 
     @property
     def weights(self) -> np.ndarray:

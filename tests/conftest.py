@@ -1,0 +1,31 @@
+"""Shared fixtures: small seeded data and reference models (no network, seconds to build)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from agnostic_xai.testing import LinearModel, make_mlp
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
+
+
+@pytest.fixture
+def linear_setup(rng):
+    """A float64 linear regression model with known weights, rows and a background."""
+    d = 6
+    weights = rng.normal(size=d)
+    model = LinearModel(weights, bias=0.3)
+    X = rng.normal(size=(8, d))
+    background = rng.normal(loc=0.5, size=(20, d))
+    return model, weights, X, background
+
+
+@pytest.fixture
+def mlp_classifier():
+    """A seeded float64 MLP with 3 logits over 5 features."""
+    return make_mlp(5, 3, (16, 16), seed=1, dtype=torch.float64)

@@ -1,0 +1,96 @@
+import numpy as np
+import pytest
+
+from agnostic_xai import Attribution, FeatureGroups, wrap
+from agnostic_xai.exceptions import InvalidInputError
+from agnostic_xai.testing import LinearModel, exact_shapley
+
+
+def make_record(rng, n=4, d=3, **overrides):
+    fields = dict(
+        values=rng.normal(size=(n, d)),
+        base_values=rng.normal(size=n),
+        data=rng.normal(size=(n, d)),
+        target=np.zeros(n, dtype=int),
+        feature_names=[f"f{i}" for i in range(d)],
+        method="test",
+        params={"n_steps": 3, "baseline": np.arange(d, dtype=float), "rule": "trapezoid"},
+        output="logit",
+        seconds=0.25,
+        model_rows=123,
+        extras={"delta": rng.normal(size=n), "fidelity": 0.97, "note": "ok"},
+    )
+    fields.update(overrides)
+    return Attribution(**fields)
+
+
+def test_save_load_round_trips_bit_for_bit(rng, tmp_path):
+    record = make_record(rng, groups=None)
+    path = tmp_path / "a.npz"
+    record.save(path)
+    loaded = Attribution.load(path)
+    for name in ("values", "base_values", "data", "target"):
+        np.testing.assert_array_equal(getattr(loaded, name), getattr(record, name))
+        assert getattr(loaded, name).dtype == getattr(record, name).dtype
+    np.testing.assert_array_equal(loaded.extras["delta"], record.extras["delta"])
+    np.testing.assert_array_equal(loaded.params["baseline"], record.params["baseline"])
+    assert loaded.extras["fidelity"] == 0.97 and loaded.extras["note"] == "ok"
+    assert (loaded.feature_names, loaded.method, loaded.output) == (record.feature_names, "test", "logit")
+    assert (loaded.seconds, loaded.model_rows) == (0.25, 123)
+
+
+def test_groups_round_trip(rng, tmp_path):
+    groups = FeatureGroups.from_prefixes(["a_1", "a_2", "b"])
+    record = make_record(rng, values=rng.normal(size=(4, 2)), feature_names=groups.names, groups=groups)
+    record.save(tmp_path / "g.npz")
+    assert Attribution.load(tmp_path / "g.npz").groups == groups
+
+
+def test_load_never_unpickles(tmp_path):
+    path = tmp_path / "evil.npz"
+    np.savez(path, header=np.array([object()], dtype=object))
+    with pytest.raises(ValueError, match="allow_pickle"):
+        Attribution.load(path)
+
+
+def test_record_is_frozen_and_copies_its_inputs(rng):
+    values = rng.normal(size=(2, 3))
+    record = make_record(rng, n=2, values=values)
+    values[0, 0] = 99.0
+    assert record.values[0, 0] != 99.0
+    with pytest.raises(ValueError):
+        record.values[0, 0] = 1.0
+    with pytest.raises(AttributeError):
+        record.method = "other"
+
+
+def test_slicing_keeps_per_row_extras_aligned(rng):
+    record = make_record(rng, n=5)
+    part = record[1:3]
+    assert part.n_rows == 2
+    np.testing.assert_array_equal(part.values, record.values[1:3])
+    np.testing.assert_array_equal(part.extras["delta"], record.extras["delta"][1:3])
+    assert part.extras["fidelity"] == 0.97
+    assert record[4].n_rows == 1
+    np.testing.assert_array_equal(record[np.array([True, False, True, False, False])].base_values, record.base_values[[0, 2]])
+
+
+def test_shape_mismatches_are_refused(rng):
+    with pytest.raises(InvalidInputError, match="base_values has 3 rows"):
+        make_record(rng, base_values=np.zeros(3))
+    with pytest.raises(InvalidInputError, match="feature names"):
+        make_record(rng, feature_names=["a", "b"])
+    with pytest.raises(InvalidInputError, match="no groups"):
+        make_record(rng, data=np.zeros((4, 5)))
+
+
+def test_additivity_gap_and_to_frame(linear_setup):
+    model, weights, X, background = linear_setup
+    adapter = wrap(model)
+    record = exact_shapley(adapter, X, background)
+    assert record.additivity_gap(adapter).max() < 1e-12
+    frame = record.to_frame()
+    assert len(frame) == X.shape[0] * X.shape[1]
+    first = frame[frame.row == 0]
+    np.testing.assert_allclose(first.value, record.values[0])
+    np.testing.assert_allclose(first.feature_value, X[0])
