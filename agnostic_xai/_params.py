@@ -14,7 +14,7 @@ import numpy as np
 
 from .exceptions import InvalidInputError
 
-__all__ = ["ParamsMixin", "clone", "check_random_state", "child_seeds"]
+__all__ = ["ParamsMixin", "clone", "check_random_state", "child_seeds", "derive_seed"]
 
 T = TypeVar("T", bound="ParamsMixin")
 
@@ -81,3 +81,15 @@ def check_random_state(seed: Any) -> np.random.Generator:
 def child_seeds(seed: int, n: int) -> list[int]:
     """``n`` independent child seeds derived from one root seed (``numpy.random.SeedSequence``)."""
     return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(n)]
+
+
+def derive_seed(root: int, *keys: str) -> int:
+    """A child seed for ``keys`` (e.g. an explainer and a metric name) from one root seed.
+
+    Keyed rather than positional: adding an explainer to a run does not change the seeds,
+    and so the numbers, of the others.
+    """
+    import zlib
+
+    entropy = [int(root)] + [zlib.crc32(k.encode("utf-8")) for k in keys]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])

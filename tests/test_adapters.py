@@ -262,3 +262,13 @@ def test_invalid_task_output_and_batch_size(mlp_classifier):
         wrap(mlp_classifier, batch_size=0)
     with pytest.raises(InvalidInputError, match="regression model's output"):
         wrap(lambda X: X[:, :1], output="logit")
+
+
+def test_adapters_pickle_for_worker_processes(mlp_classifier, rng):
+    import pickle
+
+    adapter = wrap(mlp_classifier, output="logit")
+    X = rng.normal(size=(3, 5))
+    clone = pickle.loads(pickle.dumps(adapter))
+    np.testing.assert_array_equal(clone.predict(X), adapter.predict(X))
+    assert clone.rows_evaluated == adapter.rows_evaluated

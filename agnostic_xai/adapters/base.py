@@ -82,6 +82,16 @@ class Adapter(ABC):
         self._rows = 0
         self._rows_lock = threading.Lock()
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Adapters travel to worker processes (n_jobs); the lock does not.
+        state = self.__dict__.copy()
+        del state["_rows_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._rows_lock = threading.Lock()
+
     # ------------------------------------------------------------------ metadata
     @property
     def n_features(self) -> int:
