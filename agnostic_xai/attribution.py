@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ._validation import readonly
 from .exceptions import InvalidInputError
 from .groups import FeatureGroups
 

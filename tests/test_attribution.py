@@ -3,7 +3,7 @@ import pytest
 
 from agnostic_xai import Attribution, FeatureGroups, wrap
 from agnostic_xai.exceptions import InvalidInputError
-from agnostic_xai.testing import LinearModel, exact_shapley
+from agnostic_xai.testing import exact_shapley
 
 
 def make_record(rng, n=4, d=3, **overrides):

@@ -14,7 +14,16 @@ from .base import DEFAULT_BATCH_SIZE, OUTPUTS, TASKS, Adapter
 from .callable_adapter import CallableAdapter
 from .sklearn_adapter import SklearnAdapter
 
-__all__ = ["Adapter", "TorchAdapter", "SklearnAdapter", "CallableAdapter", "wrap", "DEFAULT_BATCH_SIZE"]
+__all__ = [
+    "Adapter",
+    "TorchAdapter",
+    "SklearnAdapter",
+    "CallableAdapter",
+    "wrap",
+    "DEFAULT_BATCH_SIZE",
+    "TASKS",
+    "OUTPUTS",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -142,15 +142,20 @@ class TorchAdapter(Adapter):
             )
 
     @contextlib.contextmanager
-    def _evaluation(self) -> Iterator[None]:
+    def _eval_mode(self) -> Iterator[None]:
+        """The module in eval mode for the block; every submodule's training flag is restored."""
         was_training = [m.training for m in self.module.modules()]
         self.module.eval()
         try:
-            with torch.inference_mode():
-                yield
+            yield
         finally:
-            for m, flag in zip(self.module.modules(), was_training):
+            for m, flag in zip(self.module.modules(), was_training, strict=True):
                 m.training = flag
+
+    @contextlib.contextmanager
+    def _evaluation(self) -> Iterator[None]:
+        with self._eval_mode(), torch.inference_mode():
+            yield
 
     # ------------------------------------------------------------------ the explained output
     def torch_output(self, x: torch.Tensor) -> torch.Tensor:
@@ -192,14 +197,8 @@ class TorchAdapter(Adapter):
     @contextlib.contextmanager
     def gradient_mode(self) -> Iterator[None]:
         """Eval mode with autograd enabled; the module's training flags are restored afterwards."""
-        was_training = [m.training for m in self.module.modules()]
-        self.module.eval()
-        try:
-            with torch.enable_grad():
-                yield
-        finally:
-            for m, flag in zip(self.module.modules(), was_training):
-                m.training = flag
+        with self._eval_mode(), torch.enable_grad():
+            yield
 
     def gradient_tensor(self, x: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Explained outputs ``f_t(x)`` and their input gradients, as tensors on the device.

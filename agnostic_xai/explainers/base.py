@@ -10,7 +10,7 @@ import numpy as np
 
 from .._params import ParamsMixin, check_random_state
 from .._threads import blas_single_threaded
-from ..adapters import Adapter, wrap
+from ..adapters import wrap
 from ..attribution import Attribution
 from ..exceptions import IncompatibleModelError, InvalidInputError, NotFittedError
 from ..groups import FeatureGroups

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..adapters import Adapter, wrap
+from ..adapters import wrap
 from ..attribution import Attribution
 from ..exceptions import BudgetError, InvalidInputError
 from ..groups import FeatureGroups
