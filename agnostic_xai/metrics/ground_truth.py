@@ -99,7 +99,9 @@ class _ShapleyMetric(Metric):
         reference = self.reference
         if reference is not None:
             if not isinstance(reference, Attribution):
-                raise InvalidInputError(f"reference must be an Attribution (from exact_shapley), got {type(reference).__name__}.")
+                raise InvalidInputError(
+                    f"reference must be an Attribution (from exact_shapley), got {type(reference).__name__}."
+                )
             mismatch = [
                 what
                 for what, same in (

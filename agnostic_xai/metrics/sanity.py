@@ -39,7 +39,9 @@ def explanation_similarity(values: Any, randomized_values: Any) -> np.ndarray:
     values = np.asarray(values, dtype=np.float64)
     randomized_values = np.asarray(randomized_values, dtype=np.float64)
     if values.ndim != 2 or values.shape != randomized_values.shape:
-        raise InvalidInputError(f"Expected two (n, m) arrays of the same shape, got {values.shape} and {randomized_values.shape}.")
+        raise InvalidInputError(
+            f"Expected two (n, m) arrays of the same shape, got {values.shape} and {randomized_values.shape}."
+        )
     return rowwise_spearman(np.abs(values), np.abs(randomized_values))
 
 

@@ -209,7 +209,9 @@ def _check_explainer(explainer: Any, attribution: Attribution, metric: str) -> N
     if not isinstance(explainer, Explainer):
         raise InvalidInputError(f"{metric}: explainer must be a fitted Explainer, got {type(explainer).__name__}.")
     if not hasattr(explainer, "adapter_"):
-        raise NotFittedError(f"{metric}: the explainer is not fitted; pass the explainer that produced the attribution.")
+        raise NotFittedError(
+            f"{metric}: the explainer is not fitted; pass the fitted explainer that produced the attribution."
+        )
     if explainer.name != attribution.method:
         raise InvalidInputError(
             f"{metric}: the attribution was produced by {attribution.method!r}, not by the given {explainer.name!r} "
@@ -257,7 +259,9 @@ class MaxSensitivity(_PerturbationStability):
 
     Re-runs the fitted explainer on ``n_perturbations`` rows drawn uniformly in the L∞ box of
     half-width ``radius × std_j`` (background standard deviation of column ``j``) around
-    each explained row, and scores :func:`max_sensitivity`.
+    each explained row, and scores :func:`max_sensitivity`. All ``n × n_perturbations``
+    perturbed rows are explained in one call. A stochastic explainer is re-run with its own
+    ``random_state``, so its sampling noise is part of the measured sensitivity.
 
     Parameters
     ----------

@@ -235,7 +235,8 @@ def test_metadata():
 def test_agreement_matrix():
     rng = np.random.default_rng(0)
     base = rng.normal(size=(6, 5))
-    records = {"a": make_attr(base), "b": make_attr(base + 0.5 * rng.normal(size=base.shape)), "c": make_attr(-2 * base)}
+    noisy = base + 0.5 * rng.normal(size=base.shape)
+    records = {"a": make_attr(base), "b": make_attr(noisy), "c": make_attr(-2 * base)}
     table = agreement_matrix(records, "feature_agreement", k=2)
     assert isinstance(table, pd.DataFrame)
     assert list(table.index) == list(table.columns) == ["a", "b", "c"]
