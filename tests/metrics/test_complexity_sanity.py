@@ -55,7 +55,12 @@ def test_closed_form_extremes(m):
 
 @settings(max_examples=50, deadline=None)
 @given(
-    arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 10)), elements=st.floats(-1e3, 1e3, width=64)),
+    arrays(
+        np.float64,
+        st.tuples(st.integers(1, 4), st.integers(1, 10)),
+        # No values so tiny that scaling them underflows to 0 (which changes the row).
+        elements=st.floats(-1e3, 1e3, width=64).filter(lambda v: v == 0 or abs(v) > 1e-200),
+    ),
     st.floats(1e-3, 1e3),
 )
 def test_complexity_matches_references_and_is_scale_invariant(values, scale):
