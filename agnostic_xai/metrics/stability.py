@@ -1,0 +1,408 @@
+"""Stability of an explainer: does its explanation survive small changes it should not notice?
+
+* :class:`MaxSensitivity` and :class:`RelativeInputStability` perturb the explained rows
+  slightly (uniformly in an L∞ ball whose radius is a fraction of each column's background
+  standard deviation) and re-run the fitted explainer on the perturbed rows, for the same
+  targets.
+* :class:`SeedStability` re-runs a stochastic explainer with different seeds on the same rows.
+
+Each re-runs the explainer, so each takes ``explainer=`` (the fitted explainer that produced
+the attribution) and costs what the explainer costs, times the number of re-runs.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+
+from .._params import check_random_state, child_seeds, clone
+from ..adapters import Adapter
+from ..attribution import Attribution
+from ..exceptions import InvalidInputError, NotFittedError
+from .agreement import resolve_k, rowwise_spearman, top_k_mask
+from .base import Metric
+
+__all__ = [
+    "MaxSensitivity",
+    "RelativeInputStability",
+    "SeedStability",
+    "max_sensitivity",
+    "relative_input_stability",
+    "seed_stability",
+    "linf_perturbations",
+]
+
+_NORMS = {"l1": 1.0, "l2": 2.0, "linf": np.inf}
+
+
+def _norm_order(norm: str) -> float:
+    if norm not in _NORMS:
+        raise InvalidInputError(f"norm must be one of {sorted(_NORMS)}, got {norm!r}.")
+    return _NORMS[norm]
+
+
+def linf_perturbations(X: np.ndarray, radius: np.ndarray, n_perturbations: int, random_state: Any = 0) -> np.ndarray:
+    """Rows drawn uniformly in the L∞ box ``|x'_j − x_j| <= radius_j`` around each row.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    radius : ndarray of shape (d,)
+        Half-width of the box in each column.
+    n_perturbations : int
+    random_state : int, Generator or None
+
+    Returns
+    -------
+    ndarray of shape (n_perturbations, n, d)
+    """
+    rng = check_random_state(random_state)
+    noise = rng.uniform(-1.0, 1.0, size=(n_perturbations, *X.shape))
+    return X[None, :, :] + noise * np.asarray(radius, dtype=np.float64)
+
+
+def _check_perturbed(values: Any, perturbed_values: Any) -> tuple[np.ndarray, np.ndarray]:
+    values = np.asarray(values, dtype=np.float64)
+    perturbed_values = np.asarray(perturbed_values, dtype=np.float64)
+    if values.ndim != 2 or perturbed_values.ndim != 3 or perturbed_values.shape[1:] != values.shape:
+        raise InvalidInputError(
+            f"Expected values (n, m) and perturbed values (p, n, m); got {values.shape} and {perturbed_values.shape}."
+        )
+    if perturbed_values.shape[0] == 0:
+        raise InvalidInputError("At least one perturbation is needed.")
+    if not (np.isfinite(values).all() and np.isfinite(perturbed_values).all()):
+        raise InvalidInputError("Attribution values hold NaN or infinite values.")
+    return values, perturbed_values
+
+
+def max_sensitivity(
+    values: Any, perturbed_values: Any, *, norm: str = "l2", normalize: bool = True
+) -> np.ndarray:
+    """Largest change of the explanation over perturbations of the input (Yeh et al. 2019).
+
+    For row ``x`` with explanation ``φ(x)`` and perturbed rows ``x'_1 … x'_P``::
+
+        SENS_MAX(x) = max_p ||φ(x'_p) − φ(x)|| / Z(x)
+
+    with ``Z(x) = ||φ(x)||`` when ``normalize`` (1 where ``φ(x) = 0``): this is
+    ``captum.metrics.sensitivity_max`` (captum >= 0.5 normalises so that explainers of
+    different scale are comparable). ``normalize=False`` gives ``Z = 1``, the unnormalised
+    definition of Yeh et al.
+
+    Parameters
+    ----------
+    values : array-like of shape (n, m)
+        ``φ(x)``.
+    perturbed_values : array-like of shape (P, n, m)
+        ``φ(x'_p)`` for each perturbation ``p``.
+    norm : {"l2", "l1", "linf"}
+    normalize : bool
+
+    Returns
+    -------
+    ndarray of shape (n,), >= 0 (exactly 0 for an explainer that ignores its input)
+
+    References
+    ----------
+    Yeh, C.-K., Hsieh, C.-Y., Suggala, A., Inouye, D. I., & Ravikumar, P. (2019). *On the
+    (in)fidelity and sensitivity of explanations.* NeurIPS.
+    """
+    order = _norm_order(norm)
+    values, perturbed_values = _check_perturbed(values, perturbed_values)
+    change = np.linalg.norm(perturbed_values - values[None], ord=order, axis=2).max(axis=0)
+    if not normalize:
+        return change
+    scale = np.linalg.norm(values, ord=order, axis=1)
+    return change / np.where(scale == 0, 1.0, scale)
+
+
+def relative_input_stability(
+    X: Any, values: Any, X_perturbed: Any, perturbed_values: Any, *, norm: str = "l2", eps: float = 1e-6
+) -> np.ndarray:
+    """Relative input stability (Agarwal et al. 2022): explanation change relative to input change.
+
+    For row ``x`` and perturbed rows ``x'_1 … x'_P``::
+
+        RIS(x) = max_p  || (φ(x'_p) − φ(x)) / φ(x) ||  /  max(|| (x'_p − x) / x ||, ε)
+
+    where the divisions inside the norms are elementwise (percent changes). Following the
+    paper's guard against zeros, elementwise divisors that are exactly 0 are replaced by
+    ``ε``, and the denominator is floored at ``ε`` (its ``ε_min``).
+
+    Parameters
+    ----------
+    X : array-like of shape (n, d)
+    values : array-like of shape (n, m)
+    X_perturbed : array-like of shape (P, n, d)
+    perturbed_values : array-like of shape (P, n, m)
+    norm : {"l2", "l1", "linf"}
+    eps : float
+        The guard ``ε`` (> 0).
+
+    Returns
+    -------
+    ndarray of shape (n,), >= 0 (exactly 0 for an explainer that ignores its input)
+
+    References
+    ----------
+    Agarwal, C., Johnson, N., Pawelczyk, M., Krishna, S., Saxena, E., Zitnik, M., & Lakkaraju,
+    H. (2022). *Rethinking stability for attribution-based explanations.* ICLR PAIR2Struct.
+    """
+    order = _norm_order(norm)
+    if not eps > 0:
+        raise InvalidInputError(f"eps must be positive, got {eps!r}.")
+    values, perturbed_values = _check_perturbed(values, perturbed_values)
+    X = np.asarray(X, dtype=np.float64)
+    X_perturbed = np.asarray(X_perturbed, dtype=np.float64)
+    if X.ndim != 2 or X.shape[0] != values.shape[0] or X_perturbed.shape != (perturbed_values.shape[0], *X.shape):
+        raise InvalidInputError(
+            f"Expected X (n, d) and X_perturbed (P, n, d) matching the values; got {X.shape} and {X_perturbed.shape}."
+        )
+    explanation_change = (perturbed_values - values[None]) / np.where(values == 0, eps, values)[None]
+    input_change = (X_perturbed - X[None]) / np.where(X == 0, eps, X)[None]
+    numerator = np.linalg.norm(explanation_change, ord=order, axis=2)
+    denominator = np.maximum(np.linalg.norm(input_change, ord=order, axis=2), eps)
+    return (numerator / denominator).max(axis=0)
+
+
+def seed_stability(runs: Any, k: int | float = 5) -> tuple[np.ndarray, np.ndarray]:
+    """Agreement of explanations of the same rows computed with different seeds.
+
+    For ``S`` runs ``φ^(1) … φ^(S)`` of a row, the mean over the ``S(S−1)/2`` pairs of
+
+    * the Jaccard index of the top-k feature sets by ``|φ|``,
+      ``|T_s ∩ T_t| / |T_s ∪ T_t|`` (ties by column index), and
+    * the Spearman correlation of ``|φ^(s)|`` and ``|φ^(t)|`` (NaN for a constant row).
+
+    Parameters
+    ----------
+    runs : array-like of shape (S, n, m), S >= 2
+    k : int or float
+        Number of top features, or a fraction of ``m``.
+
+    Returns
+    -------
+    jaccard : ndarray of shape (n,), in [0, 1]
+    spearman : ndarray of shape (n,), in [-1, 1]
+    """
+    runs = np.asarray(runs, dtype=np.float64)
+    if runs.ndim != 3 or runs.shape[0] < 2:
+        raise InvalidInputError(f"runs must have shape (S, n, m) with S >= 2, got {runs.shape}.")
+    if not np.isfinite(runs).all():
+        raise InvalidInputError("runs hold NaN or infinite values.")
+    k = resolve_k(k, runs.shape[2])
+    masks = [top_k_mask(run, k) for run in runs]
+    pairs = list(combinations(range(runs.shape[0]), 2))
+    jaccard = np.mean(
+        [(masks[s] & masks[t]).sum(axis=1) / (masks[s] | masks[t]).sum(axis=1) for s, t in pairs], axis=0
+    )
+    spearman = np.mean([rowwise_spearman(np.abs(runs[s]), np.abs(runs[t])) for s, t in pairs], axis=0)
+    return jaccard, spearman
+
+
+# ---------------------------------------------------------------------------- classes
+def _check_explainer(explainer: Any, attribution: Attribution, metric: str) -> None:
+    from ..explainers.base import Explainer
+
+    if not isinstance(explainer, Explainer):
+        raise InvalidInputError(f"{metric}: explainer must be a fitted Explainer, got {type(explainer).__name__}.")
+    if not hasattr(explainer, "adapter_"):
+        raise NotFittedError(
+            f"{metric}: the explainer is not fitted; pass the fitted explainer that produced the attribution."
+        )
+    if explainer.name != attribution.method:
+        raise InvalidInputError(
+            f"{metric}: the attribution was produced by {attribution.method!r}, not by the given {explainer.name!r} "
+            "explainer; pass the explainer that produced it."
+        )
+    if explainer.n_attributed_ != attribution.n_features or explainer.adapter_.n_features != attribution.data.shape[1]:
+        raise InvalidInputError(f"{metric}: the explainer attributes to other features than the attribution.")
+    if explainer.adapter_.output != attribution.output:
+        raise InvalidInputError(
+            f"{metric}: the explainer explains the {explainer.adapter_.output!r} output, the attribution "
+            f"the {attribution.output!r} output."
+        )
+
+
+class _PerturbationStability(Metric):
+    """Shared machinery: perturb the rows, re-run the explainer once on all perturbed rows."""
+
+    family = "stability"
+    higher_is_better = False
+    requires_model = True
+    requires_background = True
+    requires_explainer = True
+
+    def _rerun_perturbed(
+        self, attribution: Attribution, background: np.ndarray, explainer: Any
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        _check_explainer(explainer, attribution, self.name)
+        if not (isinstance(self.n_perturbations, (int, np.integer)) and self.n_perturbations >= 1):
+            raise InvalidInputError(f"n_perturbations must be a positive int, got {self.n_perturbations!r}.")
+        if not (np.isfinite(self.radius) and self.radius > 0):
+            raise InvalidInputError(f"radius must be a positive fraction of each column's std, got {self.radius!r}.")
+        X = attribution.data
+        n, d = X.shape
+        radius = self.radius * background.std(axis=0)
+        X_perturbed = linf_perturbations(X, radius, int(self.n_perturbations), self.random_state)
+        rows_before = explainer.adapter_.rows_evaluated
+        rerun = explainer.explain(X_perturbed.reshape(-1, d), target=np.tile(attribution.target, self.n_perturbations))
+        perturbed_values = rerun.values.reshape(int(self.n_perturbations), n, -1)
+        extras = {"explainer_model_rows": int(explainer.adapter_.rows_evaluated - rows_before)}
+        return X_perturbed, perturbed_values, extras
+
+
+class MaxSensitivity(_PerturbationStability):
+    """Maximum sensitivity of the explanation to small input perturbations (lower is better).
+
+    Re-runs the fitted explainer on ``n_perturbations`` rows drawn uniformly in the L∞ box of
+    half-width ``radius × std_j`` (background standard deviation of column ``j``) around
+    each explained row, and scores :func:`max_sensitivity`. All ``n × n_perturbations``
+    perturbed rows are explained in one call. A stochastic explainer is re-run with its own
+    ``random_state``, so its sampling noise is part of the measured sensitivity.
+
+    Parameters
+    ----------
+    n_perturbations : int, default=10
+    radius : float, default=0.02
+        Box half-width, as a fraction of each column's background standard deviation.
+    norm : {"l2", "l1", "linf"}, default="l2"
+    normalize : bool, default=True
+        Divide by ``||φ(x)||`` as ``captum.metrics.sensitivity_max`` does (captum >= 0.5);
+        False gives the unnormalised quantity of Yeh et al. (2019).
+    random_state : int, default=0
+        Seed of the perturbations.
+    """
+
+    name = "max_sensitivity"
+
+    def __init__(
+        self,
+        n_perturbations: int = 10,
+        radius: float = 0.02,
+        norm: str = "l2",
+        normalize: bool = True,
+        random_state: int = 0,
+    ) -> None:
+        self.n_perturbations = n_perturbations
+        self.radius = radius
+        self.norm = norm
+        self.normalize = normalize
+        self.random_state = random_state
+
+    def _score(
+        self, attribution: Attribution, adapter: Adapter | None, background: np.ndarray | None, explainer: Any
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        _norm_order(self.norm)
+        _, perturbed_values, extras = self._rerun_perturbed(attribution, background, explainer)
+        scores = max_sensitivity(attribution.values, perturbed_values, norm=self.norm, normalize=self.normalize)
+        return scores, extras
+
+
+class RelativeInputStability(_PerturbationStability):
+    """Relative input stability of Agarwal et al. (2022) (lower is better).
+
+    Perturbs as :class:`MaxSensitivity` and scores :func:`relative_input_stability`.
+
+    Parameters
+    ----------
+    n_perturbations : int, default=10
+    radius : float, default=0.02
+        Box half-width, as a fraction of each column's background standard deviation.
+    norm : {"l2", "l1", "linf"}, default="l2"
+    eps : float, default=1e-6
+        Guard for zero divisors and floor of the input change.
+    random_state : int, default=0
+    """
+
+    name = "relative_input_stability"
+
+    def __init__(
+        self,
+        n_perturbations: int = 10,
+        radius: float = 0.02,
+        norm: str = "l2",
+        eps: float = 1e-6,
+        random_state: int = 0,
+    ) -> None:
+        self.n_perturbations = n_perturbations
+        self.radius = radius
+        self.norm = norm
+        self.eps = eps
+        self.random_state = random_state
+
+    def _score(
+        self, attribution: Attribution, adapter: Adapter | None, background: np.ndarray | None, explainer: Any
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        _norm_order(self.norm)
+        X_perturbed, perturbed_values, extras = self._rerun_perturbed(attribution, background, explainer)
+        scores = relative_input_stability(
+            attribution.data, attribution.values, X_perturbed, perturbed_values, norm=self.norm, eps=self.eps
+        )
+        return scores, extras
+
+
+class SeedStability(Metric):
+    """Agreement of a stochastic explainer with itself across seeds (higher is better).
+
+    Re-fits clones of the explainer with ``n_seeds`` seeds derived from ``random_state``
+    (``numpy.random.SeedSequence``) on the same adapter, background and groups, explains
+    the same rows and targets, and scores the mean pairwise top-k Jaccard index per row
+    (:func:`seed_stability`); the mean pairwise Spearman correlation of ``|φ|`` is in
+    ``extras["spearman"]``. Deterministic explainers (``is_stochastic = False``) score 1
+    without being re-run.
+
+    Parameters
+    ----------
+    n_seeds : int, default=3
+        Number of runs (>= 2).
+    k : int or float, default=5
+        Number of top features, or a fraction of the features.
+    random_state : int, default=0
+        Root seed of the runs' seeds.
+    """
+
+    name = "seed_stability"
+    family = "stability"
+    higher_is_better = True
+    requires_model = False
+    requires_background = False
+    requires_explainer = True
+
+    def __init__(self, n_seeds: int = 3, k: int | float = 5, random_state: int = 0) -> None:
+        self.n_seeds = n_seeds
+        self.k = k
+        self.random_state = random_state
+
+    def _score(
+        self, attribution: Attribution, adapter: Adapter | None, background: np.ndarray | None, explainer: Any
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        _check_explainer(explainer, attribution, self.name)
+        if not (isinstance(self.n_seeds, (int, np.integer)) and self.n_seeds >= 2):
+            raise InvalidInputError(f"n_seeds must be an int >= 2, got {self.n_seeds!r}.")
+        if not isinstance(self.random_state, (int, np.integer)) or self.random_state < 0:
+            raise InvalidInputError(f"random_state must be a non-negative int, got {self.random_state!r}.")
+        resolve_k(self.k, attribution.n_features)
+        n = attribution.n_rows
+        if not explainer.is_stochastic:
+            return np.ones(n), {"spearman": np.ones(n), "seeds": [], "explainer_model_rows": 0}
+        if "random_state" not in explainer.get_params():
+            raise InvalidInputError(
+                f"{explainer.name} says it is stochastic but takes no random_state; it cannot be re-seeded."
+            )
+        seeds = child_seeds(int(self.random_state), int(self.n_seeds))
+        rows_before = explainer.adapter_.rows_evaluated
+        runs = []
+        for seed in seeds:
+            rerun = clone(explainer).set_params(random_state=seed)
+            rerun.fit(explainer.adapter_, explainer.background_, groups=explainer.groups_)
+            runs.append(rerun.explain(attribution.data, target=attribution.target).values)
+        jaccard, spearman = seed_stability(np.stack(runs), self.k)
+        extras = {
+            "spearman": spearman,
+            "seeds": seeds,
+            "explainer_model_rows": int(explainer.adapter_.rows_evaluated - rows_before),
+        }
+        return jaccard, extras
