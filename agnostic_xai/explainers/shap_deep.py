@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import ClassVar
 
 import numpy as np
@@ -64,7 +65,11 @@ class DeepShap(Explainer):
 
         def explain_one(module: nn.Module, reference: torch.Tensor, rows: torch.Tensor) -> tuple[np.ndarray, float]:
             explainer = shap.DeepExplainer(module, reference)
-            phi = explainer.shap_values(rows, check_additivity=False)
+            with warnings.catch_warnings():
+                # shap has no rule for agnostic_xai's Standardize layer and warns on every row;
+                # it is affine, so the plain gradient shap falls back to is exact there.
+                warnings.filterwarnings("ignore", message="unrecognized nn.Module: Standardize", category=UserWarning)
+                phi = explainer.shap_values(rows, check_additivity=False)
             return np.asarray(phi), float(np.asarray(explainer.expected_value).reshape(-1)[0])
 
         values, base, n_targets = explain_by_target(adapter, X, background, target, explain_one)

@@ -18,7 +18,7 @@ from agnostic_xai.adapters import wrap
 from agnostic_xai.exceptions import BudgetError, IncompatibleModelError, InvalidInputError
 from agnostic_xai.explainers import get
 from agnostic_xai.groups import FeatureGroups
-from agnostic_xai.testing import LinearModel, exact_shapley, linear_shapley, make_mlp
+from agnostic_xai.testing import LinearModel, Standardize, exact_shapley, linear_shapley, make_mlp
 
 REMOVAL_BASED = ["kernel_shap", "permutation_shap", "exact_shap"]
 SEEDED = {"kernel_shap": {"n_samples": 30}, "permutation_shap": {"max_evals": 40}, "gradient_shap": {"n_samples": 40}}
@@ -191,6 +191,16 @@ def test_deep_shap_explains_the_adapters_output(n_outputs, output):
     # the values additive to rounding level in float64.
     assert_allclose(attribution.base_values + attribution.values.sum(axis=1), predictions, atol=1e-10)
     assert np.all(attribution.extras["additivity_error"] < 1e-10)
+
+
+def test_deep_shap_standardize_layer_is_exact_and_quiet(linear, recwarn):
+    model, weights, X, background = linear
+    mean, scale = np.full(6, 0.5), np.full(6, 2.0)
+    standardized = nn.Sequential(Standardize(mean, scale, dtype=torch.float64), model)
+    attribution = _explain("deep_shap", standardized, background, X)
+    # f(x) = w . (x - mean) / scale + b: Shapley values w_i (x_i - E b_i) / scale_i.
+    assert_allclose(attribution.values, linear_shapley(weights / scale, X, background), atol=1e-10)
+    assert not [w for w in recwarn if "unrecognized nn.Module" in str(w.message)]
 
 
 def test_deep_shap_leaves_the_module_as_it_was():
