@@ -3,41 +3,18 @@
 from __future__ import annotations
 
 import time
-from math import comb
 from typing import Any
 
 import numpy as np
 
+from .._shapley import MAX_EXACT_FEATURES, check_exact_budget, coalition_matrix, enumerate_shapley, shapley_weights
 from ..adapters import wrap
 from ..attribution import Attribution
-from ..exceptions import BudgetError, InvalidInputError
+from ..exceptions import InvalidInputError
 from ..groups import FeatureGroups
-from ..removal import DEFAULT_MAX_ROWS, coalition_values, reference_set
+from ..removal import DEFAULT_MAX_ROWS, reference_set
 
 __all__ = ["exact_shapley", "linear_shapley", "coalition_matrix", "shapley_weights", "MAX_EXACT_FEATURES"]
-
-#: Default largest number of features (or groups) enumerated: 2**16 coalitions.
-MAX_EXACT_FEATURES = 16
-
-
-def coalition_matrix(n_players: int) -> np.ndarray:
-    """All ``2**n_players`` coalitions as a boolean ``(2**p, p)`` matrix; row ``j`` is the bits of ``j``."""
-    codes = np.arange(2**n_players, dtype=np.int64)
-    return ((codes[:, None] >> np.arange(n_players)) & 1).astype(bool)
-
-
-def shapley_weights(coalitions: np.ndarray) -> np.ndarray:
-    """Matrix ``W`` with ``φ = v @ W`` for coalition values ``v`` over all coalitions.
-
-    ``W[S, i] = w(|S| - 1)`` when ``i ∈ S`` and ``-w(|S|)`` otherwise, with
-    ``w(s) = s! (p - s - 1)! / p! = 1 / (p * C(p - 1, s))``.
-    """
-    p = coalitions.shape[1]
-    sizes = coalitions.sum(axis=1)
-    w = np.array([1.0 / (p * comb(p - 1, s)) for s in range(p)] + [0.0])
-    inside = w[np.maximum(sizes - 1, 0)][:, None]
-    outside = -w[sizes][:, None]
-    return np.where(coalitions, inside, outside)
 
 
 def exact_shapley(
@@ -100,20 +77,13 @@ def exact_shapley(
     else:
         players = adapter.n_features
         names = adapter.feature_names or tuple(f"x{i}" for i in range(players))
-    if players > max_features:
-        raise BudgetError(
-            f"Exact Shapley values enumerate 2**{players} coalitions, above the limit of 2**{max_features}. "
-            "Group the features (FeatureGroups), or use a sampling estimator: permutation_shap, kernel_shap."
-        )
+    check_exact_budget(players, max_features)
     rows_before = adapter.rows_evaluated
     targets = adapter.resolve_target(target, X)
-    coalitions = coalition_matrix(players)
-    masks = groups.expand(coalitions) if groups is not None else coalitions
-    values = coalition_values(adapter, X, masks, reference, targets, max_rows=max_rows)
-    phi = values @ shapley_weights(coalitions)
+    phi, base = enumerate_shapley(adapter, X, reference, targets, groups=groups, max_rows=max_rows)
     return Attribution(
         values=phi,
-        base_values=values[:, 0],
+        base_values=base,
         data=X,
         target=targets,
         feature_names=names,

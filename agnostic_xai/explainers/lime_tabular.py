@@ -1,0 +1,185 @@
+"""LIME for tabular data (Ribeiro et al. 2016), through the ``lime`` package."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..exceptions import InvalidInputError
+from .base import Explainer, Explanation
+
+__all__ = ["Lime"]
+
+_DISCRETIZERS = ("quartile", "decile", "entropy")
+
+
+class Lime(Explainer):
+    """Local linear surrogate of the explained output: ``lime.lime_tabular.LimeTabularExplainer``.
+
+    For each row ``x`` LIME samples ``num_samples`` perturbed rows ``x'``, encodes them in
+    an interpretable representation ``z(x')``, weights them by the kernel
+    ``π(x') = sqrt(exp(-‖z(x') − z(x)‖² / kernel_width²))`` and fits a weighted ridge
+    regression (``alpha=1``, lime's default)::
+
+        g = argmin_g Σ π(x') (f_t(x') − g(z(x')))² + ‖β‖²,    g(z) = β₀ + Σ_i β_i z_i
+
+    The background is LIME's ``training_data``: it sets the sampling distribution and the
+    scaling. With ``discretize_continuous=True`` (lime's default, not ours) ``z_i`` is 1
+    when column ``i`` of ``x'`` falls in the same quartile of the background as ``x_i`` and
+    0 otherwise; with ``False``, each column of ``x'`` is drawn from ``N(mean, std²)`` of the
+    background and ``z`` is the standardised row ``(x' − mean) / std``.
+
+    Values. The attribution of column ``i`` is its term in the surrogate at ``x``:
+    ``φ_i = β_i z_i(x)`` and ``base_values = β₀``, so ``base + Σφ = g(z(x))``, the
+    surrogate's prediction at ``x`` (``extras["local_prediction"]``). Discretised,
+    ``z(x) = 1`` and ``φ_i = β_i``; continuous, ``φ_i = β_i (x_i − mean_i) / std_i``, which
+    for a linear model is ``w_i (x_i − mean_i)``, its Shapley value, up to the ridge
+    shrinkage. ``g(z(x))`` only approximates ``f_t(x)``, so LIME is not additive.
+
+    The explained quantity. LIME is always run in ``"regression"`` mode on
+    ``x' ↦ f_t(x')``, the row's target column of the adapter's output. For probabilities
+    this is exactly what classification mode fits for label ``t`` (it regresses the same
+    column); for logits it is the only correct choice (classification mode would warn that
+    they do not sum to one and explain them anyway). In regression mode lime stores the
+    coefficients under label 1 of ``Explanation.as_map()`` and their negatives under label
+    0; the values are read from label 1.
+
+    Every column gets a value (``feature_selection="none"``). Groups are not supported:
+    LIME's interpretable features are single columns.
+
+    Default ``discretize_continuous=False`` (lime's own default is True), chosen by
+    measurement (``benchmarks/lime_discretize_continuous.py``; 50 background rows, 20 test
+    rows, logit of the predicted class, mean over rows with standard errors):
+
+    ============================  =====================  =====================
+    against Shapley values         discretised (True)     continuous (False)
+    ============================  =====================  =====================
+    d=30 default task: Pearson r   0.877 (0.018)          **0.979** (0.003)
+    Spearman ρ                     0.851 (0.020)          **0.962** (0.006)
+    relative L2 error              0.889 (0.060)          **0.266** (0.021)
+    top-5 overlap                  0.640 (0.049)          **0.910** (0.023)
+    local R² (``score``)           0.327                  **0.924**
+    d=10 MLP (exact): Pearson r    0.898 (0.011)          0.917 (0.016)
+    relative L2 error              0.594 (0.040)          **0.393** (0.031)
+    ============================  =====================  =====================
+
+    (d=30 reference: 512 antithetic permutations, relative s.e. 0.007; d=10: exact
+    enumeration.) Continuous LIME agrees far better with the Shapley values on the default
+    task (top-5 overlap 0.91 vs 0.64), its local surrogate fits better, and it runs faster
+    (no bin sampling); at d=10 the correlations tie within noise.
+
+    Randomness. Each row is explained by its own ``LimeTabularExplainer``, seeded with the
+    row's child seed drawn from ``random_state`` before any row is explained: the same seed
+    gives identical values, and rows could be explained in any order (or in parallel) with
+    the same result.
+
+    Cost: ``num_samples`` model rows per row, in one batch per row (the row loop runs in
+    lime).
+
+    Parameters
+    ----------
+    num_samples : int
+        Perturbed rows per explained row.
+    kernel_width : float or None
+        Width of the exponential kernel; None is lime's ``0.75 * sqrt(d)``.
+    discretize_continuous : bool
+        Use lime's binned representation (``discretizer``) instead of standardised values
+        (see above for why the default is False).
+    discretizer : {"quartile", "decile", "entropy"}
+        Binning used when ``discretize_continuous``; ``"entropy"`` needs labels and is not
+        available here (use ``"quartile"`` or ``"decile"``).
+    random_state : int, numpy Generator or None
+        Seed of the sampling.
+
+    Notes
+    -----
+    ``extras`` holds per-row arrays: ``"score"`` (weighted R² of the surrogate on its
+    samples), ``"intercept"`` (``β₀``), ``"local_prediction"`` (``g(z(x))``) and
+    ``"coefficients"`` (``β``, shape ``(n, d)``).
+
+    References
+    ----------
+    Ribeiro, Singh & Guestrin (2016), "Why should I trust you?": Explaining the predictions
+    of any classifier. KDD.
+    """
+
+    name: ClassVar[str] = "lime"
+    is_stochastic: ClassVar[bool] = True
+    is_additive: ClassVar[bool] = False
+    supports_groups: ClassVar[bool] = False
+    min_background: ClassVar[int] = 2
+
+    def __init__(
+        self,
+        *,
+        num_samples: int = 5000,
+        kernel_width: float | None = None,
+        discretize_continuous: bool = False,
+        discretizer: str = "quartile",
+        random_state: int | np.random.Generator | None = 0,
+    ) -> None:
+        self.num_samples = num_samples
+        self.kernel_width = kernel_width
+        self.discretize_continuous = discretize_continuous
+        self.discretizer = discretizer
+        self.random_state = random_state
+
+    def _fit(self) -> None:
+        n = self.num_samples
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+            raise InvalidInputError(f"num_samples must be an int of at least 2, got {n!r}.")
+        width = self.kernel_width
+        if width is not None and (isinstance(width, bool) or not np.isfinite(width) or width <= 0):
+            raise InvalidInputError(f"kernel_width must be a positive number or None, got {width!r}.")
+        if not isinstance(self.discretize_continuous, (bool, np.bool_)):
+            raise InvalidInputError(f"discretize_continuous must be a bool, got {self.discretize_continuous!r}.")
+        if self.discretizer not in ("quartile", "decile"):
+            raise InvalidInputError(
+                f"discretizer must be 'quartile' or 'decile', got {self.discretizer!r} "
+                "('entropy' needs training labels, which an explainer does not have)."
+            )
+        self._lime_explainer(0)  # lime's own checks of the background fail here, not mid-explain
+
+    def _lime_explainer(self, seed: int) -> Any:
+        from lime.lime_tabular import LimeTabularExplainer
+
+        return LimeTabularExplainer(
+            np.array(self.background_),
+            mode="regression",
+            feature_names=list(self.attributed_names_),
+            kernel_width=self.kernel_width,
+            discretize_continuous=bool(self.discretize_continuous),
+            discretizer=self.discretizer,
+            feature_selection="none",
+            random_state=seed,
+        )
+
+    def _explain(self, X: np.ndarray, target: np.ndarray) -> Explanation:
+        n, d = X.shape
+        adapter = self.adapter_
+        seeds = self._rng().integers(0, 2**32 - 1, size=n)
+        coefficients = np.empty((n, d))
+        scaled_rows = np.empty((n, d))
+        intercept, score, local = np.empty(n), np.empty(n), np.empty(n)
+        for i in range(n):
+            column = int(target[i])
+
+            def explained_output(rows: np.ndarray, column: int = column) -> np.ndarray:
+                return adapter._predict_validated(np.asarray(rows, dtype=np.float64))[:, column]
+
+            exp = self._lime_explainer(int(seeds[i])).explain_instance(
+                np.array(X[i]), explained_output, num_features=d, num_samples=int(self.num_samples)
+            )
+            # Regression mode: label 1 holds the coefficients, label 0 their negatives.
+            for feature, weight in exp.as_map()[1]:
+                coefficients[i, feature] = weight
+            scaled_rows[i] = exp.domain_mapper.scaled_row
+            intercept[i] = exp.intercept[1]
+            score[i] = exp.score
+            local[i] = np.ravel(exp.local_pred)[0]
+        return Explanation(
+            values=coefficients * scaled_rows,
+            base_values=intercept,
+            extras={"score": score, "intercept": intercept, "local_prediction": local, "coefficients": coefficients},
+        )
