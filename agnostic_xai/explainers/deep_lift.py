@@ -133,7 +133,7 @@ def _compile(adapter: Any) -> _Network:
     softmax_head = False
     if adapter.head == "probability" and isinstance(final, nn.Softmax):
         softmax_head, layers = True, layers[:-1]
-    elif adapter.head == "log_probability":
+    elif adapter.head == "log_probability" and adapter.output != "raw":  # raw: log-probabilities explained
         if isinstance(final, nn.LogSoftmax):
             softmax_head, layers = True, layers[:-1]
         elif isinstance(final, nn.LogSigmoid):
@@ -150,7 +150,8 @@ def _compile(adapter: Any) -> _Network:
         elif isinstance(layer, _ELEMENTWISE):
             kinds.append("elementwise")
         else:
-            where = " before the last layer" if isinstance(layer, (nn.Softmax, nn.LogSoftmax)) else ""
+            vector = isinstance(layer, (nn.Softmax, nn.LogSoftmax))
+            where = " before the last layer" if vector and position < len(layers) - 1 else ""
             raise _unsupported(layer, position, where)
 
     probe = torch.zeros((1, adapter.n_features), dtype=adapter.dtype, device=adapter.device)
