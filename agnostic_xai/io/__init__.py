@@ -9,5 +9,17 @@ float64 feature matrix with one-hot encoded categoricals kept together as featur
 from __future__ import annotations
 
 from .models import MODEL_FORMATS, detect_model_format, load_model, read_model
+from .tables import IMPUTE_STRATEGIES, Table, TableEncoder, encode_like, load_table, read_frame
 
-__all__ = ["MODEL_FORMATS", "detect_model_format", "load_model", "read_model"]
+__all__ = [
+    "IMPUTE_STRATEGIES",
+    "MODEL_FORMATS",
+    "Table",
+    "TableEncoder",
+    "detect_model_format",
+    "encode_like",
+    "load_model",
+    "load_table",
+    "read_frame",
+    "read_model",
+]

@@ -31,6 +31,7 @@ safetensors files are not supported: the ``safetensors`` package is not a depend
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import pickletools
@@ -43,7 +44,7 @@ from typing import Any
 from ..adapters import Adapter, wrap
 from ..exceptions import InvalidInputError, UnsafeFileError
 
-__all__ = ["load_model", "read_model", "detect_model_format", "MODEL_FORMATS"]
+__all__ = ["MODEL_FORMATS", "detect_model_format", "load_model", "read_model"]
 
 #: Format names returned by :func:`detect_model_format`.
 MODEL_FORMATS = ("torchscript", "torch_export", "torch_save", "skops", "pickle", "joblib")
@@ -168,7 +169,8 @@ def _pickle_imports(data: bytes, limit: int = 8) -> list[str]:
     """
     found: dict[str, None] = {}
     stream = io.BytesIO(data)
-    try:
+    # A damaged or truncated pickle only shortens the list.
+    with contextlib.suppress(ValueError, EOFError):
         while stream.tell() < len(data) and len(found) < limit:
             strings: list[str] = []
             memo: dict[int, Any] = {}
@@ -188,8 +190,6 @@ def _pickle_imports(data: bytes, limit: int = 8) -> list[str]:
                     memo[int(arg)] = last
                 elif name in ("GET", "BINGET", "LONG_BINGET") and isinstance(memo.get(int(arg)), str):
                     strings.append(memo[int(arg)])
-    except Exception:  # noqa: BLE001 - a damaged or truncated pickle only shortens the list
-        pass
     renamed = (n.replace("__builtin__.", "builtins.", 1).replace("copy_reg.", "copyreg.", 1) for n in found)
     return list(dict.fromkeys(renamed))[:limit]
 
@@ -246,7 +246,7 @@ def _load_torchscript(path: Path) -> Any:
             # torch 2.13 deprecates TorchScript; reading an existing archive is still supported.
             warnings.filterwarnings("ignore", message="`torch.jit", category=DeprecationWarning)
             module = torch.jit.load(str(path), map_location="cpu")
-    except Exception as exc:  # noqa: BLE001 - torch raises RuntimeError and others for damaged archives
+    except Exception as exc:
         raise InvalidInputError(f"{path} could not be read as TorchScript ({_first_line(exc)}).") from exc
     return module.eval()
 
@@ -264,7 +264,7 @@ def _load_torch_export(path: Path, trust_model: bool) -> Any:
     try:
         program = torch.export.load(str(path))
         module = program.module()
-    except Exception as exc:  # noqa: BLE001 - the deserializer raises many types for damaged files
+    except Exception as exc:
         raise InvalidInputError(f"{path} could not be read as a torch.export program ({_first_line(exc)}).") from exc
     _check_dynamic_batch(path, program)
     return module
@@ -369,9 +369,9 @@ def _load_torch_save(path: Path, trust_model: bool, model_class: str | type | No
             ) from None
         try:
             obj = torch.load(str(path), map_location="cpu", weights_only=False)
-        except Exception as inner:  # noqa: BLE001 - unpickling a trusted file can raise anything
+        except Exception as inner:
             raise InvalidInputError(f"{path} could not be unpickled ({_first_line(inner)}).") from inner
-    except Exception as exc:  # noqa: BLE001 - torch raises RuntimeError, KeyError, EOFError ... on damaged files
+    except Exception as exc:
         raise InvalidInputError(f"{path} could not be read as a torch.save file ({_first_line(exc)}).") from exc
 
     if isinstance(obj, torch.nn.Module):
@@ -401,7 +401,7 @@ def _load_skops(path: Path, trust_model: bool) -> Any:
         raise InvalidInputError(f"Reading {path} needs the skops package: pip install skops.") from exc
     try:
         untrusted = sio.get_untrusted_types(file=path)
-    except Exception as exc:  # noqa: BLE001 - skops raises JSON, zip and type errors for damaged files
+    except Exception as exc:
         raise InvalidInputError(f"{path} could not be read as a skops file ({_first_line(exc)}).") from exc
     if untrusted and not trust_model:
         raise UnsafeFileError(
@@ -411,7 +411,7 @@ def _load_skops(path: Path, trust_model: bool) -> Any:
         )
     try:
         return sio.load(path, trusted=list(untrusted) if trust_model else [])
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise InvalidInputError(f"{path} could not be loaded with skops ({_first_line(exc)}).") from exc
 
 
@@ -426,7 +426,7 @@ def _load_pickle(path: Path, kind: str, trust_model: bool) -> Any:
 
     try:
         return joblib.load(path)
-    except Exception as exc:  # noqa: BLE001 - unpickling a trusted file can raise anything
+    except Exception as exc:
         raise InvalidInputError(f"{path} could not be loaded as a {kind} file ({_first_line(exc)}).") from exc
 
 

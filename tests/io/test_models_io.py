@@ -155,7 +155,7 @@ def test_torch_export_with_fixed_batch_is_refused_with_the_fix(tmp_path):
 
 @pytest.mark.parametrize("as_class", [False, True])
 def test_state_dict_round_trip(tmp_path, user_module, as_class):
-    module_cls = getattr(__import__(user_module), "Net")
+    module_cls = __import__(user_module).Net
     torch.manual_seed(3)
     original = module_cls()
     path = tmp_path / "weights.pth"
@@ -167,7 +167,7 @@ def test_state_dict_round_trip(tmp_path, user_module, as_class):
 
 def test_state_dict_errors_say_what_to_do(tmp_path, user_module):
     path = tmp_path / "weights.pt"
-    torch.save(getattr(__import__(user_module), "Net")().state_dict(), path)
+    torch.save(__import__(user_module).Net().state_dict(), path)
     with pytest.raises(InvalidInputError, match="state dict.*model_class"):
         load_model(path)
     with pytest.raises(InvalidInputError, match="do not fit.*Wide"):
