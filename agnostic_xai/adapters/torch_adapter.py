@@ -19,26 +19,99 @@ __all__ = ["TorchAdapter"]
 _NUMPY_DTYPES = {torch.float64: np.float64, torch.float32: np.float32, torch.float16: np.float16}
 _PROBABILITY_HEADS = (nn.Softmax, nn.Sigmoid)
 _LOG_PROBABILITY_HEADS = (nn.LogSoftmax, nn.LogSigmoid)
+# The same heads as they appear in compiled modules: TorchScript keeps the eager class name
+# (``original_name``); a ``torch.export`` graph ends in the ATen operator.
+_HEADS_BY_NAME = {
+    "Softmax": "probability", "Sigmoid": "probability", "LogSoftmax": "log_probability", "LogSigmoid": "log_probability"
+}
+_HEADS_BY_OPERATOR = {
+    "softmax": "probability", "_softmax": "probability", "sigmoid": "probability",
+    "log_softmax": "log_probability", "_log_softmax": "log_probability", "log_sigmoid": "log_probability",
+}
+
+
+def _scripted_name(module: nn.Module) -> str | None:
+    """Class name of the eager module a TorchScript module was compiled from (None if not scripted)."""
+    return getattr(module, "original_name", None) if isinstance(module, torch.jit.ScriptModule) else None
 
 
 def _last_leaf(module: nn.Module) -> nn.Module:
-    """The last layer of (possibly nested) ``nn.Sequential`` containers."""
-    while isinstance(module, nn.Sequential) and len(module) > 0:
-        module = module[len(module) - 1]
-    return module
+    """The last layer of (possibly nested, possibly scripted) ``nn.Sequential`` containers."""
+    while True:
+        if isinstance(module, nn.Sequential) and len(module) > 0:
+            module = module[len(module) - 1]
+        elif _scripted_name(module) == "Sequential" and len(module._modules) > 0:
+            module = list(module._modules.values())[-1]
+        else:
+            return module
+
+
+def _graph_head(module: nn.Module) -> str:
+    """Head of an fx graph (``torch.export``, ``symbolic_trace``): what produces its only output."""
+    outputs = [node for node in module.graph.nodes if node.op == "output"]
+    if len(outputs) != 1:
+        return "raw"
+    returned = outputs[0].args[0]
+    if isinstance(returned, (tuple, list)):
+        if len(returned) != 1:
+            return "raw"
+        returned = returned[0]
+    if not isinstance(returned, torch.fx.Node):
+        return "raw"
+    if returned.op == "call_module":
+        return _head(module.get_submodule(str(returned.target)))
+    if returned.op not in ("call_function", "call_method"):
+        return "raw"
+    name = getattr(returned.target, "__name__", str(returned.target)).split(".")[0]
+    return _HEADS_BY_OPERATOR.get(name, "raw")
+
+
+def _head(module: nn.Module) -> str:
+    """``"probability"``, ``"log_probability"`` or ``"raw"``: what the module's last layer returns."""
+    if isinstance(module, torch.fx.GraphModule):
+        return _graph_head(module)
+    leaf = _last_leaf(module)
+    if isinstance(leaf, _PROBABILITY_HEADS):
+        return "probability"
+    if isinstance(leaf, _LOG_PROBABILITY_HEADS):
+        return "log_probability"
+    return _HEADS_BY_NAME.get(_scripted_name(leaf) or "", "raw")
 
 
 def _first_in_features(module: nn.Module) -> int | None:
-    """``module.in_features`` when declared, else that of the first ``nn.Linear`` inside."""
+    """``module.in_features`` when declared, else that of the first ``nn.Linear`` inside.
+
+    Scripted ``Linear`` layers count; for an fx graph (``torch.export``) the width of its
+    single two-dimensional input is used.
+    """
     declared = getattr(module, "in_features", None)
     if isinstance(declared, int):
         return declared
+    if isinstance(module, torch.fx.GraphModule):
+        inputs = [node.meta.get("val") for node in module.graph.nodes if node.op == "placeholder"]
+        if len(inputs) == 1 and isinstance(inputs[0], torch.Tensor) and inputs[0].ndim == 2:
+            width = inputs[0].shape[1]
+            if isinstance(width, int):
+                return width
     for layer in module.modules():
-        if isinstance(layer, nn.Linear):
+        if isinstance(layer, nn.Linear) or _scripted_name(layer) == "Linear":
             return int(layer.in_features)
-        if isinstance(layer, nn.Bilinear):
+        if isinstance(layer, nn.Bilinear) or _scripted_name(layer) == "Bilinear":
             return None
     return None
+
+
+def _set_eval(module: nn.Module) -> None:
+    """Put every layer in eval mode.
+
+    Modules made by ``ExportedProgram.module()`` refuse ``eval()``: their train/eval
+    behaviour was fixed when the program was exported, so only the flags are set.
+    """
+    try:
+        module.eval()
+    except NotImplementedError:
+        for layer in module.modules():
+            layer.training = False
 
 
 class TorchAdapter(Adapter):
@@ -52,8 +125,9 @@ class TorchAdapter(Adapter):
 
     * a module ending in raw scores (logits) can be explained as ``"probability"``
       (softmax, or sigmoid for a single output) or as ``"logit"``;
-    * a module ending in ``Softmax``/``Sigmoid`` is detected; its ``"probability"`` is
-      explained and logits are refused rather than invented;
+    * a module ending in ``Softmax``/``Sigmoid`` is detected (also when scripted with
+      TorchScript or exported with ``torch.export``); its ``"probability"`` is explained
+      and logits are refused rather than invented;
     * a single-output binary module is presented as two outputs, ``[1 - p, p]`` for
       probabilities and ``[-z, z]`` (the log-odds of each class) for logits, so that
       ``target`` is always a class index.
@@ -74,10 +148,7 @@ class TorchAdapter(Adapter):
         if not isinstance(module, nn.Module):
             raise IncompatibleModelError(f"TorchAdapter needs a torch.nn.Module, got {type(module).__name__}.")
         self.module = module
-        leaf = _last_leaf(module)
-        self.head = "probability" if isinstance(leaf, _PROBABILITY_HEADS) else (
-            "log_probability" if isinstance(leaf, _LOG_PROBABILITY_HEADS) else "raw"
-        )
+        self.head = _head(module)
         parameter = next(iter(module.parameters()), None)
         buffer = next(iter(module.buffers()), None)
         reference = parameter if parameter is not None else buffer
@@ -145,7 +216,7 @@ class TorchAdapter(Adapter):
     def _eval_mode(self) -> Iterator[None]:
         """The module in eval mode for the block; every submodule's training flag is restored."""
         was_training = [m.training for m in self.module.modules()]
-        self.module.eval()
+        _set_eval(self.module)
         try:
             yield
         finally:
