@@ -30,7 +30,7 @@ class ExactShap(Explainer):
 
     Parameters
     ----------
-    max_players : int
+    max_features : int
         Refuse more features (or groups) than this: the cost per row is ``2**p`` coalitions
         times the background size.
 
@@ -44,13 +44,13 @@ class ExactShap(Explainer):
     is_additive: ClassVar[bool] = True
     supports_groups: ClassVar[bool] = True
 
-    def __init__(self, *, max_players: int = 16) -> None:
-        self.max_players = max_players
+    def __init__(self, *, max_features: int = 16) -> None:
+        self.max_features = max_features
 
     def _fit(self) -> None:
-        limit = self.max_players
+        limit = self.max_features
         if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1:
-            raise InvalidInputError(f"max_players must be a positive int, got {limit!r}.")
+            raise InvalidInputError(f"max_features must be a positive int, got {limit!r}.")
         players = self.n_attributed_
         if players > limit:
             raise BudgetError(

@@ -322,7 +322,7 @@ def test_budgets_too_small_are_refused(linear):
     with pytest.raises(BudgetError, match="max_evals"):
         _explain("permutation_shap", model, background, X, max_evals=12)
     with pytest.raises(BudgetError, match="permutation_shap or kernel_shap"):
-        get("exact_shap", max_players=5).fit(model, background)
+        get("exact_shap", max_features=5).fit(model, background)
 
 
 @pytest.mark.parametrize(
