@@ -42,12 +42,13 @@ class Comparison:
     ----------
     table : DataFrame
         Tidy long table, one line per (explainer, metric, row) with the score, the metric's
-        direction, the explainer's cost (``seconds``, ``model_rows`` for all rows), its seed
-        and the metric's own cost. Every other view derives from it.
+        direction, the explainer's cost (``seconds``, ``model_rows`` for all rows, fit
+        included), its seed and the metric's own cost. Every other view derives from it.
     attributions : dict of str to Attribution
         Each explainer's explanation of the rows.
     costs : DataFrame
-        One line per explainer: status, seconds, model rows, per-row costs, seed.
+        One line per explainer: status, seconds and model rows (fit plus explain), the same
+        per explained row, the fit's share (``fit_seconds``, ``fit_model_rows``), seed.
     failures : DataFrame
         One line per explainer or metric that failed or was skipped, with the reason.
     config : dict

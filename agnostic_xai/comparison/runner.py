@@ -132,18 +132,26 @@ def _resolve_explainers(
     return chosen, skipped
 
 
-def _resolve_metrics(spec: Any) -> list[tuple[str, Any]]:
+def _resolve_metrics(spec: Any, groups: FeatureGroups | None) -> list[tuple[str, Any]]:
     from .. import metrics as registry
 
+    def make(name: str, params: Mapping[str, Any] | None) -> Any:
+        params = dict(params or {})
+        if name == "infidelity" and groups is not None:
+            # Gaussian noise perturbs single columns, which grouped attributions do not
+            # describe; subset removal is infidelity's variant defined on groups.
+            params.setdefault("perturbation", "removal")
+        return registry.get(name, **params)
+
     if isinstance(spec, str) and spec == "default":
-        return [(n, registry.get(n)) for n in registry.available() if registry.get_class(n).family != "agreement"]
+        return [(n, make(n, None)) for n in registry.available() if registry.get_class(n).family != "agreement"]
     if isinstance(spec, str):
         spec = [spec]
     items = spec.items() if isinstance(spec, Mapping) else [(s, None) for s in spec]
     chosen = []
     for key, params in items:
         if isinstance(key, str):
-            metric = registry.get(key, **(params or {}))
+            metric = make(key, params)
         else:
             metric, key = key, getattr(key, "name", type(key).__name__)
         if getattr(metric, "family", None) == "agreement":
@@ -246,7 +254,8 @@ def compare(
         methods only up to ``exact_limit`` players). Skipped ones are listed in ``failures``.
     metrics : "default", list of names or name -> params mapping
         ``"default"``: every registered metric except agreement metrics (see
-        :meth:`Comparison.agreement`).
+        :meth:`Comparison.agreement`). With ``feature_groups``, ``infidelity`` uses its
+        subset-removal perturbation unless another is given.
     target : int, array of shape (n,) or None
         Explained output, resolved once and used by every explainer (None: predicted class).
     feature_groups : FeatureGroups, optional
@@ -299,7 +308,7 @@ def compare(
     n_players = feature_groups.n_groups if feature_groups is not None else adapter.n_features
     targets = adapter.resolve_target(target, X_arr)
     chosen, skipped = _resolve_explainers(explainers, adapter, feature_groups, n_players, exact_limit)
-    metric_list = _resolve_metrics(metrics)
+    metric_list = _resolve_metrics(metrics, feature_groups)
 
     # Ground truth, computed once and shared by every shapley_* metric.
     reference: Attribution | None = None
@@ -345,14 +354,20 @@ def compare(
         failures.extend(cell.failures)
         status = "ok" if cell.attribution is not None else "failed"
         a = cell.attribution
+        fit_seconds = float(getattr(cell.explainer, "fit_seconds_", 0.0))
+        fit_rows = int(getattr(cell.explainer, "fit_model_rows_", 0))
+        seconds = a.seconds + fit_seconds if a is not None else np.nan
+        rows = a.model_rows + fit_rows if a is not None else np.nan
         cost_lines.append(
             {
                 "explainer": cell.name,
                 "status": status,
-                "seconds": a.seconds if a is not None else np.nan,
-                "model_rows": a.model_rows if a is not None else np.nan,
-                "seconds_per_row": a.seconds / n_rows if a is not None else np.nan,
-                "model_rows_per_row": a.model_rows / n_rows if a is not None else np.nan,
+                "seconds": seconds,
+                "model_rows": rows,
+                "seconds_per_row": seconds / n_rows,
+                "model_rows_per_row": rows / n_rows,
+                "fit_seconds": fit_seconds if a is not None else np.nan,
+                "fit_model_rows": fit_rows if a is not None else np.nan,
                 "seed": cell.seed,
             }
         )
@@ -371,8 +386,8 @@ def compare(
                         "row": np.arange(n_rows),
                         "score": result.scores,
                         "higher_is_better": result.higher_is_better,
-                        "seconds": a.seconds,
-                        "model_rows": a.model_rows,
+                        "seconds": seconds,
+                        "model_rows": rows,
                         "seed": cell.seed,
                         "metric_seconds": result.seconds,
                         "metric_model_rows": result.model_rows,

@@ -51,6 +51,9 @@ class Explainer(ParamsMixin):
         Can give one value per :class:`FeatureGroups` group.
     min_background : int
         Fewest background rows :meth:`fit` accepts.
+
+    After :meth:`fit`: ``adapter_``, ``background_``, ``groups_``, and the cost of fitting,
+    ``fit_seconds_`` and ``fit_model_rows_``.
     """
 
     name: ClassVar[str] = ""
@@ -101,8 +104,13 @@ class Explainer(ParamsMixin):
         self.adapter_ = adapter
         self.background_ = background
         self.groups_ = groups
+        start, rows_before = time.perf_counter(), adapter.rows_evaluated
         with blas_single_threaded():
             self._fit()
+        # What fitting cost (a surrogate's training rows, say): counted once per fit, not in
+        # each Attribution, and added to the explainer's cost by compare().
+        self.fit_seconds_ = time.perf_counter() - start
+        self.fit_model_rows_ = adapter.rows_evaluated - rows_before
         return self
 
     def _fit(self) -> None:

@@ -73,8 +73,9 @@ class SurrogateTree(Explainer):
     depth_, n_leaves_ : ndarray of shape (n_outputs,)
         Depth and number of leaves of each tree.
     fit_model_rows_ : int
-        Model rows evaluated in :meth:`fit` (explanations themselves cost none beyond the
-        target resolution; records carry this in ``extras["fit_model_rows"]``).
+        Model rows evaluated in :meth:`fit`, as for every explainer (explanations themselves
+        cost none beyond the target resolution; records carry this in
+        ``extras["fit_model_rows"]``, and ``compare`` adds it to the explainer's cost).
 
     Notes
     -----
@@ -133,9 +134,7 @@ class SurrogateTree(Explainer):
         n_train, n_test = int(self.n_samples), max(int(self.n_samples) // 4, 2)
         sampled = self._sample(rng, n_train + n_test)
         rows = np.vstack([self.background_, sampled])
-        rows_before = self.adapter_.rows_evaluated
         outputs = self.adapter_._predict_validated(rows)
-        self.fit_model_rows_ = self.adapter_.rows_evaluated - rows_before
         train, test = rows[:-n_test], rows[-n_test:]
         y_train, y_test = outputs[:-n_test], outputs[-n_test:]
         tree_seed = int(rng.integers(2**31 - 1))

@@ -251,3 +251,28 @@ def test_statistics_helpers_against_references():
     low, high = bootstrap_ci(a, n_resamples=4000)
     sem = a.std(ddof=1) / np.sqrt(a.size)
     assert low == pytest.approx(a.mean() - 1.96 * sem, abs=0.05) and high == pytest.approx(a.mean() + 1.96 * sem, abs=0.05)
+
+
+class FitsOnTheModel(Explainer):
+    """Spends model rows in fit (like a surrogate) and none in explain."""
+
+    name = "fits"
+
+    def __init__(self) -> None:
+        pass
+
+    def _fit(self):
+        self.adapter_._predict_validated(np.repeat(self.background_, 4, axis=0))
+
+    def _explain(self, X, target):
+        return Explanation(np.zeros((X.shape[0], X.shape[1])), 0.0)
+
+
+def test_fit_cost_is_part_of_the_explainers_cost(setup):
+    model, weights, X = setup
+    comparison = compare(model, X, explainers=[FitsOnTheModel()], metrics=[ClosedFormError(weights)], progress=False)
+    cost = comparison.costs.set_index("explainer").loc["fits"]
+    background_rows = comparison.config["n_background"]
+    assert cost.fit_model_rows == 4 * background_rows
+    assert cost.model_rows == cost.fit_model_rows + comparison.attributions["fits"].model_rows
+    assert cost.model_rows_per_row == cost.model_rows / len(X)

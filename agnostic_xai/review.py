@@ -1,0 +1,347 @@
+"""Governance review: policy checks with evidence, cohort analysis and a reproducibility manifest.
+
+A policy states what an explanation must satisfy before a reviewer accepts it::
+
+    explainer = "integrated_gradients"   # the explanation under review
+    reference = ["exact_shapley", "kernel_shap"]
+
+    [thresholds]
+    surrogate_fidelity = 0.9        # the surrogate tree reproduces the model (R²) at least this well
+    agreement = 0.6                 # top-k feature agreement with the reference at least this
+    agreement_k = 5
+    seed_stability = 0.9            # top-k Jaccard across seeds at least this
+    beats_random_p = 0.01           # beats `random` on `beats_random_metric` with p below this
+    beats_random_metric = "deletion_auc"
+    randomization_similarity = 0.5  # after weight randomisation, similarity at most this
+    shapley_error = 0.05            # optional: MAE against exact Shapley values at most this
+
+Each check gives pass/fail with its value, threshold and evidence; a check whose evidence is
+missing (its explainer or metric failed) fails and says why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .comparison import Comparison
+from .comparison.stats import holm
+from .config import load_config
+from .exceptions import InvalidInputError
+
+__all__ = ["Policy", "CheckResult", "run_checks", "cohort_analysis", "file_sha256", "build_manifest"]
+
+_THRESHOLDS = {
+    "surrogate_fidelity": 0.9,
+    "agreement": 0.6,
+    "seed_stability": 0.9,
+    "beats_random_p": 0.01,
+    "randomization_similarity": 0.5,
+    "shapley_error": None,
+}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Thresholds an explanation must meet. ``None`` switches a check off.
+
+    See the module docstring for the meaning of each threshold and the file format.
+    """
+
+    explainer: str
+    reference: tuple[str, ...] = ("exact_shapley", "kernel_shap")
+    surrogate_fidelity: float | None = 0.9
+    agreement: float | None = 0.6
+    agreement_k: int = 5
+    seed_stability: float | None = 0.9
+    beats_random_p: float | None = 0.01
+    beats_random_metric: str = "deletion_auc"
+    randomization_similarity: float | None = 0.5
+    shapley_error: float | None = None
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Policy:
+        """Build from a parsed policy file (top-level keys plus a ``thresholds`` table)."""
+        if "explainer" not in data:
+            raise InvalidInputError("The policy must name the explainer under review: explainer = \"...\".")
+        thresholds = dict(data.get("thresholds", {}))
+        known = set(_THRESHOLDS) | {"agreement_k", "beats_random_metric"}
+        unknown = sorted(set(thresholds) - known)
+        if unknown:
+            raise InvalidInputError(f"Unknown policy thresholds {unknown}; known: {sorted(known)}.")
+        extra = sorted(set(data) - {"explainer", "reference", "thresholds"})
+        if extra:
+            raise InvalidInputError(f"Unknown policy keys {extra}; expected explainer, reference, thresholds.")
+        reference = data.get("reference", cls.reference)
+        if isinstance(reference, str):
+            reference = (reference,)
+        values: dict[str, Any] = {"explainer": str(data["explainer"]), "reference": tuple(str(r) for r in reference)}
+        for key, value in thresholds.items():
+            if key in ("agreement_k",):
+                if not isinstance(value, int) or value < 1:
+                    raise InvalidInputError(f"agreement_k must be a positive int, got {value!r}.")
+            elif key == "beats_random_metric":
+                value = str(value)
+            elif value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise InvalidInputError(f"Threshold {key} must be a number, got {value!r}.")
+            values[key] = value
+        return cls(**values)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> Policy:
+        """Read a policy from a TOML, YAML or JSON file."""
+        return cls.from_mapping(load_config(path))
+
+    def required_explainers(self) -> list[str]:
+        """Explainers the checks need, in run order."""
+        names = [self.explainer, *self.reference]
+        if self.surrogate_fidelity is not None:
+            names.append("surrogate_tree")
+        if self.beats_random_p is not None:
+            names.append("random")
+        return list(dict.fromkeys(names))
+
+    def required_metrics(self) -> list[str]:
+        """Metrics the checks need."""
+        names = []
+        if self.beats_random_p is not None:
+            names.append(self.beats_random_metric)
+        if self.seed_stability is not None:
+            names.append("seed_stability")
+        if self.randomization_similarity is not None:
+            names.append("randomization_sanity")
+        if self.shapley_error is not None:
+            names.append("shapley_error")
+        return list(dict.fromkeys(names))
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One policy check: pass/fail with its evidence."""
+
+    name: str
+    passed: bool
+    value: float | None
+    threshold: float | None
+    operator: str
+    evidence: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        data = asdict(self)
+        for key in ("value", "threshold"):
+            if data[key] is not None and not np.isfinite(data[key]):
+                data[key] = None
+        return data
+
+
+def _missing(name: str, threshold: float, operator: str, why: str) -> CheckResult:
+    return CheckResult(name, False, None, threshold, operator, f"not available: {why}")
+
+
+def _failure_reason(comparison: Comparison, explainer: str, metric: str = "") -> str:
+    failures = comparison.failures
+    hit = failures[(failures["explainer"] == explainer) & ((failures["metric"] == metric) | (failures["metric"] == ""))]
+    if not hit.empty:
+        line = hit.iloc[0]
+        return f"{explainer}{' / ' + metric if metric else ''} failed ({line['error']}: {line['message']})"
+    return f"{explainer}{' / ' + metric if metric else ''} was not run"
+
+
+def _metric_mean(comparison: Comparison, explainer: str, metric: str) -> float | None:
+    table = comparison.table
+    scores = table[(table["explainer"] == explainer) & (table["metric"] == metric)]["score"].to_numpy()
+    finite = scores[np.isfinite(scores)]
+    return float(finite.mean()) if finite.size else None
+
+
+def run_checks(comparison: Comparison, policy: Policy) -> list[CheckResult]:
+    """Evaluate every check of ``policy`` on ``comparison``."""
+    checks: list[CheckResult] = []
+    name = policy.explainer
+    if name not in comparison.attributions:
+        reason = _failure_reason(comparison, name)
+        return [CheckResult("explainer ran", False, None, None, "", f"the explainer under review: {reason}")]
+
+    if policy.surrogate_fidelity is not None:
+        surrogate = comparison.explainers.get("surrogate_tree")
+        fidelity = getattr(surrogate, "fidelity_", None)
+        if fidelity is None:
+            checks.append(_missing("surrogate fidelity", policy.surrogate_fidelity, ">=", _failure_reason(comparison, "surrogate_tree")))
+        else:
+            fidelity = float(fidelity)
+            checks.append(
+                CheckResult(
+                    "surrogate fidelity",
+                    fidelity >= policy.surrogate_fidelity,
+                    fidelity,
+                    policy.surrogate_fidelity,
+                    ">=",
+                    f"held-out R² of a depth-{getattr(surrogate, 'depth_', '?')} tree "
+                    f"({getattr(surrogate, 'n_leaves_', '?')} leaves) fitted to the model's explained output",
+                )
+            )
+
+    if policy.agreement is not None:
+        reference = next((r for r in policy.reference if r != name and r in comparison.attributions), None)
+        if reference is None:
+            checks.append(_missing(f"top-{policy.agreement_k} agreement", policy.agreement, ">=",
+                                   f"none of the references {list(policy.reference)} produced an explanation"))
+        else:
+            from .metrics import get as get_metric
+
+            k = min(policy.agreement_k, comparison.attributions[name].n_features)
+            result = get_metric("feature_agreement", k=k)(comparison.attributions[name], comparison.attributions[reference])
+            checks.append(
+                CheckResult(
+                    f"top-{k} agreement with {reference}",
+                    result.value >= policy.agreement,
+                    result.value,
+                    policy.agreement,
+                    ">=",
+                    f"mean share of the top-{k} features by |attribution| shared with {reference} over "
+                    f"{result.scores.size} rows",
+                )
+            )
+
+    if policy.seed_stability is not None:
+        value = _metric_mean(comparison, name, "seed_stability")
+        if value is None:
+            checks.append(_missing("seed stability", policy.seed_stability, ">=", _failure_reason(comparison, name, "seed_stability")))
+        else:
+            checks.append(CheckResult("seed stability", value >= policy.seed_stability, value, policy.seed_stability, ">=",
+                                      "mean top-k Jaccard of explanations across seeds"))
+
+    if policy.beats_random_p is not None:
+        metric = policy.beats_random_metric
+        table = comparison.table
+        ours = table[(table["explainer"] == name) & (table["metric"] == metric)].set_index("row")["score"]
+        floor = table[(table["explainer"] == "random") & (table["metric"] == metric)].set_index("row")["score"]
+        if ours.empty or floor.empty:
+            who = name if ours.empty else "random"
+            checks.append(_missing(f"beats random on {metric}", policy.beats_random_p, "<", _failure_reason(comparison, who, metric)))
+        else:
+            higher = comparison.higher_is_better(metric)
+            paired = pd.concat([ours, floor], axis=1, keys=["ours", "random"]).dropna()
+            diff = paired["ours"] - paired["random"]
+            if len(paired) < 2 or np.all(diff == 0):
+                p_value = 1.0
+            else:
+                p_value = float(stats.wilcoxon(paired["ours"], paired["random"], alternative="greater" if higher else "less").pvalue)
+            checks.append(
+                CheckResult(
+                    f"beats random on {metric}",
+                    p_value < policy.beats_random_p,
+                    p_value,
+                    policy.beats_random_p,
+                    "<",
+                    f"one-sided paired Wilcoxon over {len(paired)} rows: mean {paired['ours'].mean():.4g} vs "
+                    f"random {paired['random'].mean():.4g} ({'higher' if higher else 'lower'} is better)",
+                )
+            )
+
+    if policy.randomization_similarity is not None:
+        value = _metric_mean(comparison, name, "randomization_sanity")
+        if value is None:
+            checks.append(_missing("randomisation sanity", policy.randomization_similarity, "<=",
+                                   _failure_reason(comparison, name, "randomization_sanity")))
+        else:
+            checks.append(CheckResult("randomisation sanity", value <= policy.randomization_similarity, value,
+                                      policy.randomization_similarity, "<=",
+                                      "similarity of explanations before and after randomising the model's weights"))
+
+    if policy.shapley_error is not None:
+        value = _metric_mean(comparison, name, "shapley_error")
+        if value is None:
+            checks.append(_missing("error against exact Shapley values", policy.shapley_error, "<=",
+                                   _failure_reason(comparison, name, "shapley_error")))
+        else:
+            checks.append(CheckResult("error against exact Shapley values", value <= policy.shapley_error, value,
+                                      policy.shapley_error, "<=", "mean absolute error per value"))
+    return checks
+
+
+def cohort_analysis(attribution: Any, cohorts: Sequence[Any] | np.ndarray, *, alpha: float = 0.05) -> pd.DataFrame:
+    """Do the explanations differ between cohorts (e.g. an age band kept out of the model)?
+
+    For each feature (or group), the mean |φ| per cohort and a Kruskal–Wallis test of |φ|
+    across cohorts (the Mann–Whitney U test's generalisation to several groups), Holm-corrected
+    over features. |φ| rather than φ: the question is whether the model *relies* on a feature
+    differently for one cohort.
+
+    Parameters
+    ----------
+    attribution : Attribution
+    cohorts : array of shape (n,)
+        Cohort label of each explained row.
+    alpha : float
+        Level for the ``differs`` column.
+
+    Returns
+    -------
+    DataFrame
+        Index: feature. Columns: one mean-|φ| column per cohort, ``statistic``, ``p_value``,
+        ``p_holm``, ``differs``.
+    """
+    labels = np.asarray(cohorts)
+    if labels.shape != (attribution.n_rows,):
+        raise InvalidInputError(f"cohorts must have one label per explained row ({attribution.n_rows}), got {labels.shape}.")
+    magnitude = np.abs(attribution.values)
+    levels = list(dict.fromkeys(labels.tolist()))
+    if len(levels) < 2:
+        raise InvalidInputError("The cohort column has a single value among the explained rows; nothing to compare.")
+    if len(levels) > 20:
+        raise InvalidInputError(f"The cohort column has {len(levels)} values; use a column with at most 20 cohorts.")
+    frame = pd.DataFrame(index=pd.Index(attribution.feature_names, name="feature"))
+    for level in levels:
+        frame[f"mean |φ| ({level})"] = magnitude[labels == level].mean(axis=0)
+    statistics, p_values = [], []
+    for j in range(magnitude.shape[1]):
+        samples = [magnitude[labels == level, j] for level in levels]
+        if all(np.all(s == samples[0][0]) for s in samples if s.size):
+            statistics.append(0.0)
+            p_values.append(1.0)
+            continue
+        result = stats.kruskal(*samples)
+        statistics.append(float(result.statistic))
+        p_values.append(float(result.pvalue))
+    frame["statistic"] = statistics
+    frame["p_value"] = p_values
+    frame["p_holm"] = holm(np.array(p_values))
+    frame["differs"] = frame["p_holm"] < alpha
+    frame.attrs["cohort_sizes"] = {str(level): int((labels == level).sum()) for level in levels}
+    return frame
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def build_manifest(
+    *, files: Mapping[str, str | os.PathLike[str]], config: Mapping[str, Any], started: str, finished: str,
+    arguments: Sequence[str] = (),
+) -> dict[str, Any]:
+    """What an auditor needs to reproduce a run: inputs' hashes, configuration, versions, times."""
+    return {
+        "files": {label: {"path": str(path), "sha256": file_sha256(path), "bytes": Path(path).stat().st_size}
+                  for label, path in files.items()},
+        "arguments": list(arguments),
+        "configuration": dict(config),
+        "versions": dict(config.get("versions", {})),
+        "seed": config.get("seed"),
+        "started": started,
+        "finished": finished,
+    }
