@@ -272,3 +272,11 @@ def test_adapters_pickle_for_worker_processes(mlp_classifier, rng):
     clone = pickle.loads(pickle.dumps(adapter))
     np.testing.assert_array_equal(clone.predict(X), adapter.predict(X))
     assert clone.rows_evaluated == adapter.rows_evaluated
+
+
+def test_traced_module_width_is_read_from_its_weights(mlp_classifier, rng):
+    traced = torch.jit.trace(mlp_classifier, torch.zeros(1, 5, dtype=torch.float64))
+    adapter = wrap(traced, output="logit")  # no feature_names: the width comes from the first Linear
+    X = rng.normal(size=(4, 5))
+    assert adapter.n_features == 5
+    np.testing.assert_allclose(adapter.predict(X), raw_forward(mlp_classifier, X), atol=1e-12)

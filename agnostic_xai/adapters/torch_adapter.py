@@ -95,7 +95,8 @@ def _first_in_features(module: nn.Module) -> int | None:
                 return width
     for layer in module.modules():
         if isinstance(layer, nn.Linear) or _scripted_name(layer) == "Linear":
-            return int(layer.in_features)
+            # The weight's width, not ``in_features``: traced layers keep only their tensors.
+            return int(layer.weight.shape[1])
         if isinstance(layer, nn.Bilinear) or _scripted_name(layer) == "Bilinear":
             return None
     return None
@@ -187,8 +188,12 @@ class TorchAdapter(Adapter):
             try:
                 out = self.module(probe)
             except Exception as exc:
+                # TorchScript errors carry a whole traceback; its last line says what broke.
+                lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+                reason = lines[-1] if lines else type(exc).__name__
                 raise ModelOutputError(
-                    f"The module raised {type(exc).__name__} on a probe row of {n_features} features: {exc}"
+                    f"The module raised {type(exc).__name__} on a probe row of {n_features} features: {reason}. "
+                    f"Does it take {n_features} inputs, in the order of feature_names?"
                 ) from exc
         if not isinstance(out, torch.Tensor) or out.ndim not in (1, 2):
             raise ModelOutputError("The module must return a tensor of shape (n, k) or (n,).")
