@@ -55,16 +55,24 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------------- shared helpers
+#: The top-k used when ``k`` is None (or every feature, when there are fewer).
+DEFAULT_TOP_K = 5
+
+
 def resolve_k(k: Any, n_features: int) -> int:
     """The number of top features: an int in ``[1, n_features]``, or a fraction in ``(0, 1]``.
 
-    A fraction ``q`` means ``ceil(q · n_features)`` features.
+    A fraction ``q`` means ``ceil(q · n_features)`` features; None means
+    ``min(DEFAULT_TOP_K, n_features)``, so the default works on small feature sets while an
+    explicit ``k`` out of range is an error.
 
     Raises
     ------
     InvalidInputError
         For booleans, non-numbers, or a ``k`` outside the ranges above.
     """
+    if k is None:
+        return min(DEFAULT_TOP_K, n_features)
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Real):
         raise InvalidInputError(f"k must be an int (a count) or a float in (0, 1] (a fraction), got {k!r}.")
     if isinstance(k, numbers.Integral):
@@ -142,7 +150,7 @@ def _feature_subset(features: Sequence[int] | None, n_features: int, minimum: in
 
 
 # ---------------------------------------------------------------------------- pure functions
-def feature_agreement(a: Any, b: Any, k: int | float = 5) -> np.ndarray:
+def feature_agreement(a: Any, b: Any, k: int | float | None = None) -> np.ndarray:
     """Fraction of shared top-k features (Krishna et al. 2022, feature agreement).
 
     ``FA = |top_k(|a|) ∩ top_k(|b|)| / k``, per row.
@@ -151,8 +159,8 @@ def feature_agreement(a: Any, b: Any, k: int | float = 5) -> np.ndarray:
     ----------
     a, b : array-like of shape (n, m)
         Attribution values of the same rows.
-    k : int or float
-        Number of top features, or a fraction of ``m``.
+    k : int, float or None
+        Number of top features, or a fraction of ``m``; None is the top 5, or every feature when there are fewer.
 
     Returns
     -------
@@ -163,7 +171,7 @@ def feature_agreement(a: Any, b: Any, k: int | float = 5) -> np.ndarray:
     return (top_k_mask(a, k) & top_k_mask(b, k)).sum(axis=1) / k
 
 
-def rank_agreement(a: Any, b: Any, k: int | float = 5) -> np.ndarray:
+def rank_agreement(a: Any, b: Any, k: int | float | None = None) -> np.ndarray:
     """Fraction of the top-k positions holding the same feature (Krishna et al. 2022).
 
     ``RA = |{r < k : order_a[r] = order_b[r]}| / k``, per row, with ``order`` the features
@@ -174,7 +182,7 @@ def rank_agreement(a: Any, b: Any, k: int | float = 5) -> np.ndarray:
     return (top_k_order(a, k) == top_k_order(b, k)).mean(axis=1)
 
 
-def sign_agreement(a: Any, b: Any, k: int | float = 5) -> np.ndarray:
+def sign_agreement(a: Any, b: Any, k: int | float | None = None) -> np.ndarray:
     """Fraction of features in both top-k sets that also have the same sign (Krishna et al. 2022).
 
     ``SA = |{i ∈ top_k(a) ∩ top_k(b) : sign(a_i) = sign(b_i)}| / k``, per row.
@@ -185,7 +193,7 @@ def sign_agreement(a: Any, b: Any, k: int | float = 5) -> np.ndarray:
     return shared.sum(axis=1) / k
 
 
-def signed_rank_agreement(a: Any, b: Any, k: int | float = 5) -> np.ndarray:
+def signed_rank_agreement(a: Any, b: Any, k: int | float | None = None) -> np.ndarray:
     """Fraction of top-k positions with the same feature and the same sign (Krishna et al. 2022).
 
     ``SRA = |{r < k : order_a[r] = order_b[r], sign(a[order_a[r]]) = sign(b[order_b[r]])}| / k``.
@@ -239,7 +247,7 @@ def pairwise_rank_agreement(a: Any, b: Any, features: Sequence[int] | None = Non
 class _TopKAgreement(AgreementMetric):
     """Shared ``__init__`` of the top-k measures."""
 
-    def __init__(self, k: int | float = 5) -> None:
+    def __init__(self, k: int | float | None = None) -> None:
         self.k = k
 
 
@@ -248,8 +256,8 @@ class FeatureAgreement(_TopKAgreement):
 
     Parameters
     ----------
-    k : int or float, default=5
-        Number of top features by ``|φ|``, or a fraction of the features.
+    k : int, float or None, default=None
+        Number of top features by ``|φ|``, or a fraction of the features; None is the top 5, or every feature when there are fewer.
     """
 
     name = "feature_agreement"
@@ -263,7 +271,8 @@ class RankAgreement(_TopKAgreement):
 
     Parameters
     ----------
-    k : int or float, default=5
+    k : int, float or None, default=None
+        Number of top features by ``|φ|``; None is the top 5, or every feature when there are fewer.
     """
 
     name = "rank_agreement"
@@ -277,7 +286,8 @@ class SignAgreement(_TopKAgreement):
 
     Parameters
     ----------
-    k : int or float, default=5
+    k : int, float or None, default=None
+        Number of top features by ``|φ|``; None is the top 5, or every feature when there are fewer.
     """
 
     name = "sign_agreement"
@@ -291,7 +301,8 @@ class SignedRankAgreement(_TopKAgreement):
 
     Parameters
     ----------
-    k : int or float, default=5
+    k : int, float or None, default=None
+        Number of top features by ``|φ|``; None is the top 5, or every feature when there are fewer.
     """
 
     name = "signed_rank_agreement"

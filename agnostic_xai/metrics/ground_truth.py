@@ -74,7 +74,7 @@ def shapley_correlation(values: Any, reference: Any) -> np.ndarray:
     return rowwise_pearson(values, reference)
 
 
-def shapley_topk(values: Any, reference: Any, k: int | float = 5) -> np.ndarray:
+def shapley_topk(values: Any, reference: Any, k: int | float | None = None) -> np.ndarray:
     """Share of the exact top-k features (by ``|φ*|``) that the estimate also ranks top-k.
 
     ``|top_k(|φ|) ∩ top_k(|φ*|)| / k`` per row; ties broken by column index (see
@@ -195,8 +195,8 @@ class ShapleyTopK(_ShapleyMetric):
 
     Parameters
     ----------
-    k : int or float, default=5
-        Number of top features, or a fraction of the features.
+    k : int, float or None, default=None
+        Number of top features, or a fraction of the features; None is the top 5, or every feature when there are fewer.
     max_features : int, default=12
     reference : Attribution, optional
         See :class:`ShapleyError`.
@@ -205,7 +205,7 @@ class ShapleyTopK(_ShapleyMetric):
     name = "shapley_topk"
     higher_is_better = True
 
-    def __init__(self, k: int | float = 5, max_features: int = 12, reference: Attribution | None = None) -> None:
+    def __init__(self, k: int | float | None = None, max_features: int = 12, reference: Attribution | None = None) -> None:
         self.k = k
         self.max_features = max_features
         self.reference = reference

@@ -167,7 +167,7 @@ def relative_input_stability(
     return (numerator / denominator).max(axis=0)
 
 
-def seed_stability(runs: Any, k: int | float = 5) -> tuple[np.ndarray, np.ndarray]:
+def seed_stability(runs: Any, k: int | float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Agreement of explanations of the same rows computed with different seeds.
 
     For ``S`` runs ``φ^(1) … φ^(S)`` of a row, the mean over the ``S(S−1)/2`` pairs of
@@ -179,8 +179,8 @@ def seed_stability(runs: Any, k: int | float = 5) -> tuple[np.ndarray, np.ndarra
     Parameters
     ----------
     runs : array-like of shape (S, n, m), S >= 2
-    k : int or float
-        Number of top features, or a fraction of ``m``.
+    k : int, float or None
+        Number of top features, or a fraction of ``m``; None is the top 5, or every feature when there are fewer.
 
     Returns
     -------
@@ -358,8 +358,8 @@ class SeedStability(Metric):
     ----------
     n_seeds : int, default=3
         Number of runs (>= 2).
-    k : int or float, default=5
-        Number of top features, or a fraction of the features.
+    k : int, float or None, default=None
+        Number of top features, or a fraction of the features; None is the top 5, or every feature when there are fewer.
     random_state : int, default=0
         Root seed of the runs' seeds.
     """
@@ -371,7 +371,7 @@ class SeedStability(Metric):
     requires_background = False
     requires_explainer = True
 
-    def __init__(self, n_seeds: int = 3, k: int | float = 5, random_state: int = 0) -> None:
+    def __init__(self, n_seeds: int = 3, k: int | float | None = None, random_state: int = 0) -> None:
         self.n_seeds = n_seeds
         self.k = k
         self.random_state = random_state
