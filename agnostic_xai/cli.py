@@ -1,80 +1,437 @@
-"""The ``agnostic-xai`` command line."""
+"""The ``agnostic-xai`` command line: ``demo``, ``compare`` and ``review``.
+
+Exit codes: 0 success (for ``review``: every check passed), 1 a review check failed, 2 bad
+input (one line on stderr; ``--debug`` shows the traceback), 3 a comparison that completed
+only partly (an explainer or metric failed; skipped ones do not count).
+"""
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from . import __version__
-from .exceptions import AgnosticXAIError
+from .exceptions import AgnosticXAIError, InvalidInputError
 
-__all__ = ["main"]
+__all__ = ["main", "build_parser"]
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
+
+#: Settings that a --config file may hold; command-line flags override them.
+DEFAULTS: dict[str, Any] = {
+    "explainers": "default",
+    "metrics": "default",
+    "rows": 100,
+    "background": 50,
+    "groups": "auto",
+    "seed": 0,
+    "jobs": 1,
+    "output": None,
+    "explain_class": None,
+    "time_limit": None,
+    "impute": None,
+}
 
 _DEMO_EPILOG = """\
 examples:
-  agnostic-xai demo                 train the embedded default and explain 5 test rows
-  agnostic-xai demo --rows 10 --background 100 --seed 1
+  agnostic-xai demo                        the full comparison on the embedded default
+  agnostic-xai demo --out review/ --seed 1
+  agnostic-xai demo --quick                a few rows and small budgets (seconds)
+"""
+
+_COMPARE_EPILOG = """\
+examples:
+  agnostic-xai compare --model model.pt --data loans.csv --target default
+  agnostic-xai compare --model model.skops --data loans.parquet --target default \\
+      --explainers kernel_shap,lime,exact_shapley --metrics deletion_auc,shapley_error --rows 50
+  agnostic-xai compare --model weights.pt --model-class mypkg.nets:LoanNet --data loans.csv \\
+      --target default --config compare.toml --out report/
+
+A --config file (TOML, YAML or JSON) may set: explainers (a list, or a table of name ->
+parameters), metrics (likewise), rows, background, groups, seed, jobs, output,
+explain_class, time_limit, impute. Flags given on the command line win.
+"""
+
+_REVIEW_EPILOG = """\
+examples:
+  agnostic-xai review --model model.pt --data loans.csv --target default --policy policy.toml
+  agnostic-xai review --model model.pt --data loans.csv --target default --policy policy.yaml \\
+      --cohort age_band --out review/
+
+Exit code 0 when every policy check passes, 1 when one fails, 2 on bad input: it can gate CI.
 """
 
 
+# ---------------------------------------------------------------------------------- helpers
+def _names(value: Any) -> Any:
+    """A comma-separated flag value as a list; config values (lists, tables) as they are."""
+    if isinstance(value, str) and value != "default":
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def _settings(args: argparse.Namespace) -> dict[str, Any]:
+    from .config import load_config
+
+    settings = dict(DEFAULTS)
+    if getattr(args, "config", None):
+        config = load_config(args.config)
+        unknown = sorted(set(config) - set(DEFAULTS))
+        if unknown:
+            raise InvalidInputError(f"Unknown settings {unknown} in {args.config}; known: {sorted(DEFAULTS)}.")
+        settings.update(config)
+    for key in DEFAULTS:
+        value = getattr(args, key, None)
+        if value is not None:
+            settings[key] = value
+    for key in ("rows", "background", "seed", "jobs"):
+        value = settings[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < (0 if key == "seed" else 1):
+            raise InvalidInputError(f"{key} must be a {'non-negative' if key == 'seed' else 'positive'} integer, got {value!r}.")
+    settings["explainers"] = _names(settings["explainers"])
+    settings["metrics"] = _names(settings["metrics"])
+    return settings
+
+
+@dataclass
+class _Inputs:
+    adapter: Any
+    X: pd.DataFrame
+    y: np.ndarray | None
+    background: pd.DataFrame
+    groups: Any
+    cohorts: np.ndarray | None
+
+
+def _load_inputs(args: argparse.Namespace, settings: Mapping[str, Any], cohort: str | None = None) -> _Inputs:
+    from .groups import FeatureGroups
+    from .io import TableEncoder, load_model, load_table, read_frame
+
+    frame = read_frame(args.data)
+    dropped = [c.strip() for c in (args.drop or "").split(",") if c.strip()]
+    roles = [("--target", args.target), ("--cohort", cohort), *(("--drop", c) for c in dropped)]
+    for role, column in roles:
+        if column is not None and column not in frame.columns:
+            raise InvalidInputError(f"{role} column {column!r} is not in {args.data}; columns: {list(frame.columns)}.")
+    features = [c for c in frame.columns if c not in (args.target, cohort, *dropped)]
+    encoder = TableEncoder(target=args.target, columns=features, impute=settings["impute"]).fit(frame)
+    table = encoder.table(frame, source=str(args.data))
+    n = len(table.X)
+    if n < 2:
+        raise InvalidInputError(f"{args.data} has {n} row; at least 2 are needed.")
+    rng = np.random.default_rng(settings["seed"])
+    order = rng.permutation(n)
+    explained = np.sort(order[: min(settings["rows"], n)])
+    rest = np.sort(order[min(settings["rows"], n) :])
+    if args.background_data:
+        background = load_table(args.background_data, like=table).X
+    else:
+        pool = rest if rest.size >= 2 else np.arange(n)
+        background = table.X.iloc[np.sort(rng.choice(pool, size=min(settings["background"], pool.size), replace=False))]
+    groups_setting = settings["groups"]
+    if groups_setting == "auto":
+        groups = None if table.groups.is_identity else table.groups
+    elif groups_setting == "none":
+        groups = None
+    else:
+        from .config import load_config
+
+        groups = FeatureGroups.from_dict(load_config(groups_setting), table.feature_names)
+    adapter = load_model(
+        args.model,
+        trust_model=args.trust_model,
+        model_class=args.model_class,
+        output=settings["output"],
+        feature_names=list(table.feature_names),
+    )
+    y = table.y[explained] if table.y is not None else None
+    cohorts = frame[cohort].to_numpy()[explained] if cohort is not None else None
+    return _Inputs(adapter, table.X.iloc[explained], y, background, groups, cohorts)
+
+
+def _stability_budget(metrics: Any, n_perturbations: int) -> Any:
+    """The default metric set with a smaller re-run budget for the two stability metrics."""
+    from . import metrics as registry
+
+    if metrics != "default":
+        return metrics
+    chosen: dict[str, dict[str, Any]] = {}
+    for name in registry.available():
+        if registry.get_class(name).family == "agreement":
+            continue
+        chosen[name] = {"n_perturbations": n_perturbations} if name in ("max_sensitivity", "relative_input_stability") else {}
+    return chosen
+
+
+def _write_outputs(comparison: Any, out: Path) -> list[Path]:
+    from .reports._files import atomic_write_text
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = [comparison.to_html(out / "report.html"), comparison.to_json(out / "report.json")]
+    written.append(atomic_write_text(out / "table.csv", comparison.table.to_csv(index=False)))
+    summary = comparison.summary(marked=False)
+    summary.columns = [f"{metric}.{stat}" for metric, stat in summary.columns]
+    written.append(atomic_write_text(out / "summary.csv", summary.to_csv()))
+    return [Path(p) for p in written]
+
+
+def _partial(comparison: Any) -> bool:
+    failures = comparison.failures
+    return bool((failures["stage"] != "skipped").any()) if len(failures) else False
+
+
+def _print_result(comparison: Any, written: Sequence[Path], seconds: float) -> None:
+    from .reports import summary_text
+
+    print(summary_text(comparison))
+    failures = comparison.failures
+    failed = failures[failures["stage"] != "skipped"] if len(failures) else failures
+    if len(failed):
+        print(f"\n{len(failed)} cells failed (see the report's failures section):")
+        for line in failed.itertuples():
+            where = f"{line.explainer}" + (f" / {line.metric}" if line.metric else "")
+            print(f"  {where}: {line.error}: {line.message}")
+    print(f"\nwall time {seconds:.1f} s; wrote " + ", ".join(str(p) for p in written))
+
+
+# ---------------------------------------------------------------------------------- commands
 def _demo(args: argparse.Namespace) -> int:
     from .adapters import wrap
+    from .comparison import compare
     from .datasets import default_task
-    from .testing import exact_shapley
 
     start = time.perf_counter()
+    rows, background, perturbations = (6, 20, 2) if args.quick else (args.rows, args.background, 5)
     task = default_task(seed=args.seed)
     adapter = wrap(task.model, output="logit", feature_names=list(task.X_train.columns))
-    background = task.X_train.sample(args.background, random_state=args.seed)
-    rows = task.X_test.iloc[: args.rows]
-    attribution = exact_shapley(adapter, rows, background, groups=task.groups)
+    X = task.X_test.iloc[:rows]
     print(
-        f"Embedded default: seeded 30-64-64-2 MLP on the breast-cancer table "
-        f"(test accuracy {task.test_accuracy:.3f}); {len(task.groups)} measurement groups."
+        f"Embedded default: seeded 30-64-64-2 MLP on scikit-learn's breast-cancer table "
+        f"(test accuracy {task.test_accuracy:.3f}), explaining the log-odds of the predicted class of "
+        f"{len(X)} test rows against {background} training rows, by {len(task.groups)} measurement groups "
+        f"(exact group Shapley values are the ground truth).\n",
+        flush=True,
     )
-    print(
-        f"Exact interventional group Shapley values of the log-odds of the predicted class, "
-        f"{args.background} background rows, {attribution.model_rows:,} model rows in {attribution.seconds:.2f} s:\n"
+    comparison = compare(
+        adapter,
+        X,
+        background=task.X_train.sample(background, random_state=args.seed),
+        y=task.y_test[: len(X)],
+        metrics=_stability_budget("default", perturbations),
+        feature_groups=task.groups,
+        seed=args.seed,
+        progress=not args.no_progress,
     )
-    frame = attribution.to_frame().pivot(index="row", columns="feature", values="value")[list(attribution.feature_names)]
-    frame.insert(0, "class", [adapter.output_names[t] for t in attribution.target])
-    frame.insert(1, "base", attribution.base_values)
-    frame["f(x)"] = attribution.base_values + attribution.values.sum(axis=1)
-    with np.printoptions(suppress=True):
-        print(frame.round(3).T.to_string())
-    gap = float(attribution.additivity_gap(adapter).max())
-    print(f"\nmax |base + sum(phi) - f(x)| = {gap:.1e}; total {time.perf_counter() - start:.1f} s")
-    return 0
+    written = _write_outputs(comparison, Path(args.out))
+    _print_result(comparison, written, time.perf_counter() - start)
+    return EXIT_PARTIAL if _partial(comparison) else EXIT_OK
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from .comparison import compare
+
+    start = time.perf_counter()
+    settings = _settings(args)
+    inputs = _load_inputs(args, settings)
+    comparison = compare(
+        inputs.adapter,
+        inputs.X,
+        background=inputs.background,
+        y=inputs.y,
+        explainers=settings["explainers"],
+        metrics=settings["metrics"],
+        target=settings["explain_class"],
+        feature_groups=inputs.groups,
+        seed=settings["seed"],
+        n_jobs=settings["jobs"],
+        time_limit=settings["time_limit"],
+        progress=not args.no_progress,
+    )
+    written = _write_outputs(comparison, Path(args.out))
+    _print_result(comparison, written, time.perf_counter() - start)
+    return EXIT_PARTIAL if _partial(comparison) else EXIT_OK
+
+
+def _review(args: argparse.Namespace) -> int:
+    from .comparison import compare
+    from .review import Policy, build_manifest, cohort_analysis, run_checks, write_review
+
+    started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    start = time.perf_counter()
+    settings = _settings(args)
+    policy = Policy.from_file(args.policy)
+    inputs = _load_inputs(args, settings, cohort=args.cohort)
+    explainers = settings["explainers"]
+    if explainers == "default":
+        explainers = policy.required_explainers()
+    else:
+        listed = list(explainers) if not isinstance(explainers, Mapping) else list(explainers)
+        missing = [n for n in policy.required_explainers() if n not in listed]
+        explainers = {**({n: {} for n in listed} if not isinstance(explainers, Mapping) else dict(explainers)),
+                      **{n: {} for n in missing}}
+    metrics = settings["metrics"]
+    if metrics != "default":
+        listed = list(metrics)
+        metrics = {**({n: {} for n in listed} if not isinstance(metrics, Mapping) else dict(metrics)),
+                   **{n: {} for n in policy.required_metrics() if n not in listed}}
+    comparison = compare(
+        inputs.adapter,
+        inputs.X,
+        background=inputs.background,
+        y=inputs.y,
+        explainers=explainers,
+        metrics=metrics,
+        target=settings["explain_class"],
+        feature_groups=inputs.groups,
+        seed=settings["seed"],
+        n_jobs=settings["jobs"],
+        time_limit=settings["time_limit"],
+        progress=not args.no_progress,
+    )
+    checks = run_checks(comparison, policy)
+    cohort = None
+    if args.cohort is not None and policy.explainer in comparison.attributions:
+        cohort = cohort_analysis(comparison.attributions[policy.explainer], inputs.cohorts)
+    out = Path(args.out)
+    written = _write_outputs(comparison, out)
+    files = {"model": args.model, "data": args.data, "policy": args.policy}
+    if args.config:
+        files["config"] = args.config
+    if args.background_data:
+        files["background"] = args.background_data
+    manifest = build_manifest(
+        files=files,
+        config={**comparison.config, "policy": vars(policy), "settings": settings},
+        started=started,
+        finished=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        arguments=sys.argv[1:] if args.record_argv else [],
+    )
+    written += write_review(out, policy=policy, checks=checks, cohort=cohort, manifest=manifest)
+    passed = all(check.passed for check in checks)
+    print(f"Review of {policy.explainer}: {'PASS' if passed else 'FAIL'}")
+    for check in checks:
+        value = "n/a" if check.value is None else f"{check.value:.4g}"
+        threshold = "" if check.threshold is None else f" (needs {check.operator} {check.threshold:g})"
+        print(f"  [{'pass' if check.passed else 'FAIL'}] {check.name}: {value}{threshold} — {check.evidence}")
+    if cohort is not None:
+        differing = list(cohort.index[cohort["differs"]])
+        print(f"  cohorts ({args.cohort}): explanations differ for {differing or 'no feature'} (Holm-corrected p < 0.05)")
+    print(f"\nwall time {time.perf_counter() - start:.1f} s; wrote " + ", ".join(str(p) for p in written))
+    return EXIT_OK if passed else EXIT_CHECK_FAILED
+
+
+# ---------------------------------------------------------------------------------- parser
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _add_input_options(parser: argparse.ArgumentParser) -> None:
+    inputs = parser.add_argument_group("inputs")
+    inputs.add_argument("--model", required=True, help="TorchScript, torch.export (.pt2), state dict (.pt, with "
+                        "--model-class), skops, pickle/joblib (with --trust-model)")
+    inputs.add_argument("--model-class", metavar="MODULE:CLASS", help="class to load a state dict into")
+    inputs.add_argument("--trust-model", action="store_true", help="allow model files that run code when loaded "
+                        "(pickle, joblib, torch.load without weights_only, torch.export): only for files you trust")
+    inputs.add_argument("--data", required=True, help="CSV or Parquet table; non-numeric columns are one-hot encoded")
+    inputs.add_argument("--target", help="label column of --data (kept out of the model's inputs)")
+    inputs.add_argument("--drop", metavar="COLUMNS", help="comma-separated columns of --data that are not model "
+                        "inputs (ids, dates, ...)")
+    inputs.add_argument("--background-data", help="background rows (default: sampled from --data)")
+    inputs.add_argument("--impute", choices=("mean", "median", "most_frequent"),
+                        help="fill missing values (default: missing values are an error)")
+    run = parser.add_argument_group("comparison")
+    run.add_argument("--explainers", help="comma-separated registry names (default: all that apply)")
+    run.add_argument("--metrics", help="comma-separated registry names (default: all)")
+    run.add_argument("--rows", type=_positive_int, help=f"rows explained, sampled with the seed (default {DEFAULTS['rows']})")
+    run.add_argument("--background", type=_positive_int, help=f"background rows (default {DEFAULTS['background']})")
+    run.add_argument("--groups", help="auto (one group per one-hot encoded column), none, or a TOML/YAML/JSON "
+                     "file mapping group names to columns")
+    run.add_argument("--output", choices=("probability", "logit", "raw"), help="explained output (default: "
+                     "probability for classifiers)")
+    run.add_argument("--class", dest="explain_class", type=int, help="explain this output for every row "
+                     "(default: each row's predicted class)")
+    run.add_argument("--config", help="TOML/YAML/JSON file with these settings")
+    run.add_argument("--seed", type=int, help="root seed (default 0)")
+    run.add_argument("--jobs", type=_positive_int, help="explainers run in this many processes (default 1)")
+    run.add_argument("--time-limit", dest="time_limit", type=float, help="seconds per explainer or metric cell")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``agnostic-xai``."""
     parser = argparse.ArgumentParser(
-        prog="agnostic-xai", description="Comparable explanations for PyTorch and scikit-learn models on tabular data."
+        prog="agnostic-xai",
+        description="Comparable explanations for PyTorch and scikit-learn models on tabular data.",
+        epilog="exit codes: 0 ok, 1 a review check failed, 2 bad input, 3 partial comparison",
     )
     parser.add_argument("--version", action="version", version=f"agnostic-xai {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks instead of one-line errors")
     commands = parser.add_subparsers(dest="command", required=True)
+    formatter = argparse.RawDescriptionHelpFormatter
+
     demo = commands.add_parser(
         "demo",
-        help="run on the embedded default (breast-cancer MLP)",
-        description="Train the embedded default model and print exact group Shapley values for a few test rows.",
+        help="the full comparison on the embedded default (breast-cancer MLP)",
+        description="Train the embedded default model and compare every explainer with every metric on it, "
+        "with exact group Shapley values as the ground truth; print the summary and write the report.",
         epilog=_DEMO_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=formatter,
     )
-    demo.add_argument("--rows", type=int, default=5, help="test rows to explain (default 5)")
-    demo.add_argument("--background", type=int, default=50, help="background rows (default 50)")
+    demo.add_argument("--out", default="agnostic-xai-report", help="output directory (default agnostic-xai-report)")
+    demo.add_argument("--rows", type=_positive_int, default=25, help="test rows explained (default 25)")
+    demo.add_argument("--background", type=_positive_int, default=50, help="background rows (default 50)")
     demo.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
+    demo.add_argument("--quick", action="store_true", help="6 rows, 20 background rows, small stability budgets")
+    demo.add_argument("--no-progress", action="store_true", help="no progress bar")
     demo.set_defaults(handler=_demo)
+
+    compare = commands.add_parser(
+        "compare",
+        help="compare explainers on a model and a table from files",
+        description="Run explainers x metrics on a model and a table, print the summary, write the report.",
+        epilog=_COMPARE_EPILOG,
+        formatter_class=formatter,
+    )
+    _add_input_options(compare)
+    compare.add_argument("--out", default="agnostic-xai-report", help="output directory (default agnostic-xai-report)")
+    compare.set_defaults(handler=_compare)
+
+    review = commands.add_parser(
+        "review",
+        help="the governance review pack: policy checks with evidence, cohorts, manifest",
+        description="Compare the explainers a policy needs, check the policy's thresholds, and write the review "
+        "pack (HTML, JSON and a reproducibility manifest).",
+        epilog=_REVIEW_EPILOG,
+        formatter_class=formatter,
+    )
+    _add_input_options(review)
+    review.add_argument("--policy", required=True, help="policy file (TOML, YAML or JSON)")
+    review.add_argument("--cohort", help="column of --data kept out of the model: per-cohort importance and a test "
+                        "of whether explanations differ between cohorts")
+    review.add_argument("--out", default="agnostic-xai-review", help="output directory (default agnostic-xai-review)")
+    review.add_argument("--no-argv", dest="record_argv", action="store_false",
+                        help="leave the command line out of the manifest")
+    review.set_defaults(handler=_review)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code (2 on bad input)."""
+    """Entry point; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -82,8 +439,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AgnosticXAIError as exc:
         if args.debug:
             raise
-        print(f"agnostic-xai: error: {exc}", file=sys.stderr)
-        return 2
+        message = str(exc).replace("\n", " ")
+        print(f"agnostic-xai: error: {message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("agnostic-xai: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -37,7 +37,16 @@ from .comparison.stats import holm
 from .config import load_config
 from .exceptions import InvalidInputError
 
-__all__ = ["Policy", "CheckResult", "run_checks", "cohort_analysis", "file_sha256", "build_manifest"]
+__all__ = [
+    "Policy",
+    "CheckResult",
+    "run_checks",
+    "cohort_analysis",
+    "file_sha256",
+    "build_manifest",
+    "render_review_html",
+    "write_review",
+]
 
 _THRESHOLDS = {
     "surrogate_fidelity": 0.9,
@@ -148,12 +157,16 @@ def _missing(name: str, threshold: float, operator: str, why: str) -> CheckResul
 
 
 def _failure_reason(comparison: Comparison, explainer: str, metric: str = "") -> str:
+    what = f"{explainer}{' / ' + metric if metric else ''}"
     failures = comparison.failures
     hit = failures[(failures["explainer"] == explainer) & ((failures["metric"] == metric) | (failures["metric"] == ""))]
     if not hit.empty:
         line = hit.iloc[0]
-        return f"{explainer}{' / ' + metric if metric else ''} failed ({line['error']}: {line['message']})"
-    return f"{explainer}{' / ' + metric if metric else ''} was not run"
+        return f"{what} failed ({line['error']}: {line['message']})"
+    table = comparison.table
+    if metric and ((table["explainer"] == explainer) & (table["metric"] == metric)).any():
+        return f"{what} is undefined for every row (e.g. constant explanations have no ranking)"
+    return f"{what} was not run"
 
 
 def _metric_mean(comparison: Comparison, explainer: str, metric: str) -> float | None:
@@ -174,19 +187,26 @@ def run_checks(comparison: Comparison, policy: Policy) -> list[CheckResult]:
     if policy.surrogate_fidelity is not None:
         surrogate = comparison.explainers.get("surrogate_tree")
         fidelity = getattr(surrogate, "fidelity_", None)
-        if fidelity is None:
+        if fidelity is None or "surrogate_tree" not in comparison.attributions:
             checks.append(_missing("surrogate fidelity", policy.surrogate_fidelity, ">=", _failure_reason(comparison, "surrogate_tree")))
         else:
-            fidelity = float(fidelity)
+            # One tree per model output: judge the trees of the outputs that were explained,
+            # by the weakest of them.
+            outputs = np.unique(comparison.attributions["surrogate_tree"].target)
+            per_output = np.atleast_1d(np.asarray(fidelity, dtype=np.float64))[outputs]
+            worst = int(outputs[np.argmin(per_output)])
+            value = float(per_output.min())
+            depth = np.atleast_1d(getattr(surrogate, "depth_", [np.nan] * (worst + 1)))[worst]
+            leaves = np.atleast_1d(getattr(surrogate, "n_leaves_", [np.nan] * (worst + 1)))[worst]
             checks.append(
                 CheckResult(
                     "surrogate fidelity",
-                    fidelity >= policy.surrogate_fidelity,
-                    fidelity,
+                    value >= policy.surrogate_fidelity,
+                    value,
                     policy.surrogate_fidelity,
                     ">=",
-                    f"held-out R² of a depth-{getattr(surrogate, 'depth_', '?')} tree "
-                    f"({getattr(surrogate, 'n_leaves_', '?')} leaves) fitted to the model's explained output",
+                    f"held-out R² of a depth-{depth} tree ({leaves} leaves) fitted to the model's explained output "
+                    f"{worst} (the weakest of the {outputs.size} explained outputs)",
                 )
             )
 
@@ -345,3 +365,82 @@ def build_manifest(
         "started": started,
         "finished": finished,
     }
+
+
+_REVIEW_CSS = """
+body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#222}
+table{border-collapse:collapse;margin:1rem 0}th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}
+.pass{color:#176b2c;font-weight:600}.fail{color:#a31515;font-weight:600}pre{background:#f6f6f6;padding:1rem;overflow:auto}
+"""
+
+
+def render_review_html(
+    *, policy: Policy, checks: Sequence[CheckResult], cohort: pd.DataFrame | None, manifest: Mapping[str, Any]
+) -> str:
+    """The review as one self-contained HTML page; every user-supplied string is escaped."""
+    import html
+    import json
+
+    from .reports.content import to_jsonable
+
+    e = html.escape
+    passed = all(c.passed for c in checks)
+    verdict = "PASS: every check passed" if passed else f"FAIL: {sum(not c.passed for c in checks)} of {len(checks)} checks failed"
+    rows = "".join(
+        f"<tr><td>{e(c.name)}</td><td class='{'pass' if c.passed else 'fail'}'>{'pass' if c.passed else 'FAIL'}</td>"
+        f"<td>{'n/a' if c.value is None else f'{c.value:.4g}'}</td>"
+        f"<td>{'' if c.threshold is None else e(c.operator) + ' ' + f'{c.threshold:g}'}</td><td>{e(c.evidence)}</td></tr>"
+        for c in checks
+    )
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>Review of {e(policy.explainer)}</title><style>{_REVIEW_CSS}</style></head><body>",
+        f"<h1>Governance review of {e(policy.explainer)}</h1>",
+        f"<p class='{'pass' if passed else 'fail'}'>{e(verdict)}</p>",
+        "<h2>Policy checks</h2><table><tr><th>check</th><th>result</th><th>value</th><th>threshold</th>"
+        f"<th>evidence</th></tr>{rows}</table>",
+        "<p>The full comparison (every explainer and metric, plots, failures) is in report.html beside this file.</p>",
+    ]
+    if cohort is not None:
+        sizes = ", ".join(f"{e(str(k))}: {v}" for k, v in cohort.attrs.get("cohort_sizes", {}).items())
+        parts.append(f"<h2>Cohorts</h2><p>Rows per cohort: {sizes}. Kruskal–Wallis test of |attribution| across "
+                     "cohorts per feature, Holm-corrected.</p>")
+        parts.append(cohort.to_html(float_format=lambda v: f"{v:.4g}", escape=True, border=0))
+    parts.append("<h2>Reproducibility manifest</h2><pre>")
+    parts.append(e(json.dumps(to_jsonable(dict(manifest)), indent=2, sort_keys=True, allow_nan=False)))
+    parts.append("</pre></body></html>")
+    return "".join(parts)
+
+
+def write_review(
+    out: str | os.PathLike[str],
+    *,
+    policy: Policy,
+    checks: Sequence[CheckResult],
+    cohort: pd.DataFrame | None,
+    manifest: Mapping[str, Any],
+) -> list[Path]:
+    """Write ``review.html``, ``review.json`` and ``manifest.json`` into ``out`` (atomically)."""
+    import json
+
+    from .reports._files import atomic_write_text
+    from .reports.content import to_jsonable
+
+    directory = Path(out)
+    directory.mkdir(parents=True, exist_ok=True)
+    review = {
+        "format": "agnostic-xai.review/1",
+        "explainer": policy.explainer,
+        "passed": all(c.passed for c in checks),
+        "policy": asdict(policy),
+        "checks": [c.to_dict() for c in checks],
+        "cohorts": None
+        if cohort is None
+        else {"sizes": cohort.attrs.get("cohort_sizes", {}), "features": cohort.reset_index().to_dict(orient="records")},
+    }
+    dump = lambda value: json.dumps(to_jsonable(value), indent=2, sort_keys=True, allow_nan=False)  # noqa: E731
+    return [
+        atomic_write_text(directory / "review.html", render_review_html(policy=policy, checks=checks, cohort=cohort, manifest=manifest)),
+        atomic_write_text(directory / "review.json", dump(review)),
+        atomic_write_text(directory / "manifest.json", dump(dict(manifest))),
+    ]

@@ -22,6 +22,7 @@ from .plots import (
     plot_tree,
     plot_waterfall,
 )
+from .terminal import summary_text
 from .text import to_markdown, write_json
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "plot_tree",
     "plot_waterfall",
     "report_content",
+    "summary_text",
     "to_markdown",
     "write_html",
     "write_json",
