@@ -2,16 +2,26 @@
 
 Adapters put any model behind one predict interface; explainers return one
 :class:`Attribution` record; metrics score explanations on the same model, rows, output and
-background.
+background; :func:`compare` runs explainers × metrics and returns a :class:`Comparison`.
 """
 
 from __future__ import annotations
 
 from .adapters import Adapter, wrap
 from .attribution import Attribution
+from .comparison import Comparison, compare
 from .exceptions import AgnosticXAIError
 from .groups import FeatureGroups
 
-__version__ = "0.1.0"
+from ._version import __version__
 
-__all__ = ["Adapter", "Attribution", "AgnosticXAIError", "FeatureGroups", "wrap", "__version__"]
+__all__ = [
+    "Adapter",
+    "Attribution",
+    "AgnosticXAIError",
+    "Comparison",
+    "FeatureGroups",
+    "compare",
+    "wrap",
+    "__version__",
+]

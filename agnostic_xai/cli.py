@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import __version__
+from ._version import __version__
 from .exceptions import AgnosticXAIError, InvalidInputError
 
 __all__ = ["main", "build_parser"]

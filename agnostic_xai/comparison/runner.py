@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import __version__
+from .._version import __version__
 from .._params import clone, derive_seed
 from ..adapters import Adapter, wrap
 from ..attribution import Attribution

@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..exceptions import AgnosticXAIError, InvalidInputError
 from . import plots
+from .terminal import KEY_METRICS
 from ._files import atomic_write_text, check_path
 from .content import ReportContent, SummaryColumn, format_number, report_content
 
@@ -108,10 +109,13 @@ def _plans(
     level = f"{content.confidence:.0%}"
     n_explainers = max(len(comparison.explainer_names), 1)
     planned: list[_Plot] = []
+    # Leaderboards of the key metrics first; the others go last, so that max_plots drops
+    # them before the curves, the per-row plots and the surrogate tree.
+    leaderboards: dict[bool, list[_Plot]] = {True: [], False: []}
     for column in content.metric_columns:
         metric = column.key
         direction = "higher is better" if column.higher_is_better else "lower is better"
-        planned.append(
+        leaderboards[metric in KEY_METRICS].append(
             _Plot(
                 f"Leaderboard: {metric}",
                 f"Mean {metric} per explainer ({direction}), with {level} bootstrap confidence intervals over rows; best on top.",
@@ -119,6 +123,7 @@ def _plans(
                 lambda ax, m=metric: plots.plot_leaderboard(comparison, m, ax, summary=summary),
             )
         )
+    planned.extend(leaderboards[True])
     for column in content.metric_columns:
         has_curves = any(
             "curves" in (getattr(r, "extras", None) or {})
@@ -202,6 +207,7 @@ def _plans(
                 lambda ax, f=fitted, k=output: plots.plot_tree(f, ax=ax, output=k, max_depth=2, fontsize=10),
             )
         )
+    planned.extend(leaderboards[False])
     return planned
 
 
