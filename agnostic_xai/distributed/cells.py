@@ -54,7 +54,8 @@ def run_cells_dask(
         scattered to every worker ONCE (``client.scatter(..., broadcast=True)``) and passed
         to the tasks by reference, not re-sent with each task.
     retries : int
-        Times a task is re-run when its worker is lost.
+        Times a task that raised is re-run. A task whose worker dies is re-run elsewhere
+        by the scheduler in any case (dask's ``distributed.scheduler.allowed-failures``).
     threads : int or None
         Torch intra-op threads inside each task (None: leave the worker's setting); one
         avoids oversubscription with one single-threaded worker process per core.

@@ -546,7 +546,10 @@ def explain(
         partition, instead of returning them: columns ``row_id``, one per attributed
         feature, ``base_value`` and ``target``. Only finished partitions are held in memory.
     retries : int
-        Times Dask re-runs a task whose worker was lost.
+        Times Dask re-runs a task that raised outside the explainer (the explainer's own
+        errors are caught and reported, not retried). A task whose worker dies is re-run on
+        another worker by the scheduler in any case (up to dask's
+        ``distributed.scheduler.allowed-failures``, 3 by default).
 
     Returns
     -------
@@ -561,7 +564,7 @@ def explain(
     explained and written. On the Dask backend each task uses one torch thread, the model
     (its Adapter, or TorchScript bytes for a module that does not pickle), the background
     and the explainer's configuration are scattered to every worker once, and a task whose
-    worker dies is retried ``retries`` times.
+    worker dies is re-run elsewhere with the same seeds, so the values do not change.
     """
     start_time = time.perf_counter()
     if backend not in ("local", "dask"):
@@ -696,9 +699,12 @@ def _run_on_dask(
 
     def submit(unit: _Unit) -> None:
         nonlocal in_flight
-        # In-memory rows and CSV chunks travel with their own task only; Parquet rows are read by it.
-        rows = client.scatter(unit.rows, hash=False) if unit.rows is not None else None
-        task = client.submit(_explain_partition, *shared, _bare(unit), rows, source_future, retries=retries, pure=False)
+        # In-memory rows and CSV chunks travel inside their own task, not scattered: the scheduler
+        # keeps a task's arguments, so a task whose worker dies can be re-run elsewhere (rows
+        # scattered to that worker would die with it). Parquet rows are read by the task.
+        task = client.submit(
+            _explain_partition, *shared, _bare(unit), unit.rows, source_future, retries=retries, pure=False
+        )
         pending.add(task)
         in_flight += 1
 
