@@ -66,7 +66,7 @@ class MaskedModel:
             self.device = torch.device("cpu")
             self.X = np.asarray(X, dtype=np.float64)
             self.reference = np.asarray(reference, dtype=np.float64)
-        self.target = torch.as_tensor(np.asarray(target, dtype=np.int64), device=self.device)
+        self.target = torch.as_tensor(np.array(target, dtype=np.int64), device=self.device)  # a copy: torch refuses read-only memory
         self._target_np = np.asarray(target, dtype=np.int64)
 
     def tensor(self, array: Any, dtype: torch.dtype | None = None) -> torch.Tensor:
