@@ -309,9 +309,16 @@ def _compare(args: argparse.Namespace) -> int:
     )
     if args.plan:
         return _print_plan(comparison)
+    _note_resumed(comparison, out)
     written = _write_outputs(comparison, out)
     _print_result(comparison, written, time.perf_counter() - start)
     return EXIT_PARTIAL if _partial(comparison) else EXIT_OK
+
+
+def _note_resumed(comparison: Any, out: Path) -> None:
+    resumed = int(comparison.config.get("resumed_cells", 0))
+    if resumed:
+        print(f"resumed {resumed} finished results from {out / STORE_NAME}", file=sys.stderr)
 
 
 def _review(args: argparse.Namespace) -> int:
@@ -353,6 +360,7 @@ def _review(args: argparse.Namespace) -> int:
     )
     if args.plan:
         return _print_plan(comparison)
+    _note_resumed(comparison, out)
     checks = run_checks(comparison, policy)
     cohort = None
     if args.cohort is not None and policy.explainer in comparison.attributions:
@@ -495,24 +503,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_reporting_warnings(args: argparse.Namespace) -> int:
+    """Run the command; the library's warnings (saturated probabilities, ...) become one line
+    each on stderr, as errors do, whatever the interpreter's warning filters say. Other
+    warnings are passed on unchanged, once the recording has stopped."""
+    recorded: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", AgnosticXAIWarning)
+            try:
+                return int(args.handler(args))
+            finally:
+                recorded = list(caught)
+    finally:
+        for warning in recorded:
+            if issubclass(warning.category, AgnosticXAIWarning):
+                text = str(warning.message).replace("\n", " ")
+                print(f"agnostic-xai: warning: {text}", file=sys.stderr)
+            else:
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            # The library's warnings (saturated probabilities, ...) become one line each on
-            # stderr, as errors do, whatever the interpreter's warning filters say.
-            warnings.simplefilter("always", AgnosticXAIWarning)
-            try:
-                return int(args.handler(args))
-            finally:
-                for warning in caught:
-                    if issubclass(warning.category, AgnosticXAIWarning):
-                        text = str(warning.message).replace("\n", " ")
-                        print(f"agnostic-xai: warning: {text}", file=sys.stderr)
-                    else:
-                        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+        return _run_reporting_warnings(args)
     except AgnosticXAIError as exc:
         if args.debug:
             raise

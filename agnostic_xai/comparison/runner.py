@@ -303,6 +303,22 @@ def _run_explainer(
     return cell
 
 
+def _run_explainer_in_worker(*args: Any) -> _Cell:
+    """:func:`_run_explainer` in a worker process: the cell must travel back by pickle.
+
+    A fitted explainer that cannot be pickled (one holding a compiled object of another
+    library) comes back unfitted, with its parameters; its scores are complete.
+    """
+    import pickle
+
+    cell = _run_explainer(*args)
+    try:
+        pickle.dumps(cell.explainer)
+    except Exception:
+        cell.explainer = clone(cell.explainer)
+    return cell
+
+
 def _versions() -> dict[str, str]:
     """Versions of the packages a result depends on, read from their metadata (nothing imported)."""
     from importlib import metadata
@@ -467,6 +483,11 @@ def compare(
     chosen, skipped = _resolve_explainers(explainers, adapter, feature_groups, n_players, exact_limit)
     metric_list = _resolve_metrics(metrics, feature_groups)
     _check_background_size(chosen, background_arr.shape[0])
+    for name, explainer in chosen:
+        # Child seeds are set here, in this process, so that the recorded parameters (and the
+        # store's fingerprint) are the same whether cells run here or in worker processes.
+        if getattr(explainer, "is_stochastic", False):
+            explainer.set_params(random_state=derive_seed(seed, name))
     limits = (time_limit, None if memory_limit is None else int(memory_limit))
     wants_reference = n_players <= exact_limit and any(hasattr(m, "reference") for _, m in metric_list)
 
@@ -527,7 +548,7 @@ def compare(
             runner = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")
             cells = []
             jobs = (
-                delayed(_run_explainer)(name, ex, metric_list, *arguments, None, result_store, stored[name])
+                delayed(_run_explainer_in_worker)(name, ex, metric_list, *arguments, None, result_store, stored[name])
                 for name, ex in chosen
             )
             for cell in runner(jobs):
