@@ -731,6 +731,8 @@ def _store_document(
     def described(obj: Any) -> dict[str, Any]:
         return {"class": f"{type(obj).__module__}.{type(obj).__qualname__}", "params": obj.get_params()}
 
+    with np.errstate(over="ignore"):  # outputs beyond float32's range hash as inf
+        outputs = array_digest(predictions.astype(np.float32))
     return {
         "format": "agnostic-xai comparison store",
         "X": array_digest(X),
@@ -745,7 +747,7 @@ def _store_document(
             "output_names": list(adapter.output_names),
             # The model's identity, whatever its kind: its outputs on the explained rows
             # (rounded to float32 so that the last bits of a float64 sum do not count).
-            "outputs": array_digest(predictions.astype(np.float32)),
+            "outputs": outputs,
         },
         "groups": groups.to_dict() if groups is not None else None,
         "explainers": {name: described(ex) for name, ex in chosen},
