@@ -505,23 +505,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _run_reporting_warnings(args: argparse.Namespace) -> int:
     """Run the command; the library's warnings (saturated probabilities, ...) become one line
-    each on stderr, as errors do, whatever the interpreter's warning filters say. Other
-    warnings are passed on unchanged, once the recording has stopped."""
-    recorded: list[warnings.WarningMessage] = []
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", AgnosticXAIWarning)
-            try:
-                return int(args.handler(args))
-            finally:
-                recorded = list(caught)
-    finally:
-        for warning in recorded:
-            if issubclass(warning.category, AgnosticXAIWarning):
-                text = str(warning.message).replace("\n", " ")
-                print(f"agnostic-xai: warning: {text}", file=sys.stderr)
-            else:
-                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    each on stderr, whatever the interpreter's warning filters say, once the command has
+    returned (after an error, the error is the one line printed). Other warnings are passed
+    on unchanged, once the recording has stopped."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AgnosticXAIWarning)
+        code = int(args.handler(args))
+        recorded = list(caught)
+    for warning in recorded:
+        if issubclass(warning.category, AgnosticXAIWarning):
+            text = str(warning.message).replace("\n", " ")
+            print(f"agnostic-xai: warning: {text}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -158,3 +158,21 @@ def test_same_seed_is_bitwise_identical_across_jobs_and_other_seeds_change_only_
     by_explainer = same.groupby(a["explainer"]).all()
     # (kernel_shap's automatic budget enumerates all 2**4 coalitions here: deterministic too.)
     assert by_explainer["feature_ablation"] and by_explainer["kernel_shap"] and not by_explainer["random"]
+
+
+def test_saturation_is_one_warning_line_and_an_error_stays_one_line(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame(rng.normal(size=(20, 2)), columns=["a", "b"])
+    data = tmp_path / "data.csv"
+    frame.to_csv(data, index=False)
+    weights = np.array([[-40.0, 40.0], [0.0, 0.0]])  # |logit| of 40: probabilities of exactly 0 or 1
+    model = tmp_path / "model.pt"
+    torch.jit.save(torch.jit.trace(LogisticModel(weights, bias=np.zeros(2)), torch.zeros(1, 2, dtype=torch.float64)),
+                   model)
+    base = ["compare", "--model", str(model), "--data", str(data), "--no-progress", "--rows", "10",
+            "--metrics", "sparseness"]
+    assert main([*base, "--out", str(tmp_path / "o"), "--explainers", "random"]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("agnostic-xai: warning:")]
+    assert len(warned) == 1 and "--output logit" in warned[0]
+    assert main([*base, "--out", str(tmp_path / "o"), "--explainers", "no_such"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1

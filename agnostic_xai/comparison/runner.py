@@ -473,16 +473,16 @@ def compare(
                 f"feature_groups cover {feature_groups.n_features} columns; the model has {adapter.n_features}."
             )
     n_players = feature_groups.n_groups if feature_groups is not None else adapter.n_features
+    chosen, skipped = _resolve_explainers(explainers, adapter, feature_groups, n_players, exact_limit)
+    metric_list = _resolve_metrics(metrics, feature_groups)
+    _check_background_size(chosen, background_arr.shape[0])
+    constant = _check_constant(adapter, X_arr, background_arr)
     # One model call on the explained rows before any cell: a model that raises or returns
     # NaN or a wrong shape stops here with a ModelOutputError, not in every cell.
     predictions = adapter._predict_validated(X_arr)
     targets = adapter.resolve_target(target, X_arr, predictions)
     model_score = _model_score(adapter, predictions, y) if y is not None else None
     saturated = _check_saturation(adapter, predictions, targets)
-    constant = _check_constant(adapter, X_arr, background_arr)
-    chosen, skipped = _resolve_explainers(explainers, adapter, feature_groups, n_players, exact_limit)
-    metric_list = _resolve_metrics(metrics, feature_groups)
-    _check_background_size(chosen, background_arr.shape[0])
     for name, explainer in chosen:
         # Child seeds are set here, in this process, so that the recorded parameters (and the
         # store's fingerprint) are the same whether cells run here or in worker processes.
