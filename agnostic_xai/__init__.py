@@ -10,6 +10,7 @@ from __future__ import annotations
 from .adapters import Adapter, wrap
 from .attribution import Attribution
 from .comparison import Comparison, compare
+from .distributed import explain
 from .exceptions import AgnosticXAIError
 from .groups import FeatureGroups
 
@@ -22,6 +23,7 @@ __all__ = [
     "Comparison",
     "FeatureGroups",
     "compare",
+    "explain",
     "wrap",
     "__version__",
 ]

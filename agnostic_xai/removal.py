@@ -28,7 +28,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
 
+from ._masked import MaskedModel
 from ._validation import check_matrix
 from .adapters.base import Adapter
 from .exceptions import InvalidInputError, UnknownNameError
@@ -111,15 +113,12 @@ def coalition_values(
         raise InvalidInputError(f"masks of shape {masks.shape} do not fit {n} rows of {d} columns.")
     m = masks.shape[-2]
     r = reference.shape[0]
-    values = np.empty(n * m, dtype=np.float64)
+    model = MaskedModel(adapter, X, reference, target)
+    flat_masks = model.tensor(masks if shared else masks.reshape(n * m, d))
+    values = torch.empty(n * m, dtype=torch.float64, device=model.device)
     pairs_per_block = max(1, max_rows // r)
-    flat_masks = masks if shared else masks.reshape(n * m, d)
     for start in range(0, n * m, pairs_per_block):
-        pair = np.arange(start, min(start + pairs_per_block, n * m))
-        rows = pair // m
+        pair = torch.arange(start, min(start + pairs_per_block, n * m), device=model.device)
         block_masks = flat_masks[pair % m] if shared else flat_masks[pair]
-        block = np.where(block_masks[:, None, :], X[rows][:, None, :], reference[None, :, :])
-        out = adapter._predict_validated(block.reshape(-1, d))
-        chosen = out.reshape(len(pair), r, -1)[np.arange(len(pair)), :, target[rows]]
-        values[pair] = chosen.mean(axis=1)
-    return values.reshape(n, m)
+        values[pair] = model.outputs(pair // m, block_masks[:, None, :]).mean(dim=2).squeeze(1)
+    return values.reshape(n, m).cpu().numpy()

@@ -176,6 +176,17 @@ def _metric_mean(comparison: Comparison, explainer: str, metric: str) -> float |
     return float(finite.mean()) if finite.size else None
 
 
+def _mean_check(
+    comparison: Comparison, explainer: str, label: str, metric: str, threshold: float, operator: str, evidence: str
+) -> CheckResult:
+    """A check of the explainer's mean score on ``metric`` against ``threshold`` (``>=`` or ``<=``)."""
+    value = _metric_mean(comparison, explainer, metric)
+    if value is None:
+        return _missing(label, threshold, operator, _failure_reason(comparison, explainer, metric))
+    passed = value >= threshold if operator == ">=" else value <= threshold
+    return CheckResult(label, passed, value, threshold, operator, evidence)
+
+
 def run_checks(comparison: Comparison, policy: Policy) -> list[CheckResult]:
     """Evaluate every check of ``policy`` on ``comparison``."""
     checks: list[CheckResult] = []
@@ -233,12 +244,8 @@ def run_checks(comparison: Comparison, policy: Policy) -> list[CheckResult]:
             )
 
     if policy.seed_stability is not None:
-        value = _metric_mean(comparison, name, "seed_stability")
-        if value is None:
-            checks.append(_missing("seed stability", policy.seed_stability, ">=", _failure_reason(comparison, name, "seed_stability")))
-        else:
-            checks.append(CheckResult("seed stability", value >= policy.seed_stability, value, policy.seed_stability, ">=",
-                                      "mean top-k Jaccard of explanations across seeds"))
+        checks.append(_mean_check(comparison, name, "seed stability", "seed_stability", policy.seed_stability, ">=",
+                                  "mean top-k Jaccard of explanations across seeds"))
 
     if policy.beats_random_p is not None:
         metric = policy.beats_random_metric
@@ -269,23 +276,13 @@ def run_checks(comparison: Comparison, policy: Policy) -> list[CheckResult]:
             )
 
     if policy.randomization_similarity is not None:
-        value = _metric_mean(comparison, name, "randomization_sanity")
-        if value is None:
-            checks.append(_missing("randomisation sanity", policy.randomization_similarity, "<=",
-                                   _failure_reason(comparison, name, "randomization_sanity")))
-        else:
-            checks.append(CheckResult("randomisation sanity", value <= policy.randomization_similarity, value,
-                                      policy.randomization_similarity, "<=",
-                                      "similarity of explanations before and after randomising the model's weights"))
+        checks.append(_mean_check(comparison, name, "randomisation sanity", "randomization_sanity",
+                                  policy.randomization_similarity, "<=",
+                                  "similarity of explanations before and after randomising the model's weights"))
 
     if policy.shapley_error is not None:
-        value = _metric_mean(comparison, name, "shapley_error")
-        if value is None:
-            checks.append(_missing("error against exact Shapley values", policy.shapley_error, "<=",
-                                   _failure_reason(comparison, name, "shapley_error")))
-        else:
-            checks.append(CheckResult("error against exact Shapley values", value <= policy.shapley_error, value,
-                                      policy.shapley_error, "<=", "mean absolute error per value"))
+        checks.append(_mean_check(comparison, name, "error against exact Shapley values", "shapley_error",
+                                  policy.shapley_error, "<=", "mean absolute error per value"))
     return checks
 
 

@@ -34,6 +34,7 @@ _REGISTRY: dict[str, str] = {
     "permutation_shap": "shap_permutation:PermutationShap",
     "exact_shap": "shap_exact:ExactShap",
     "exact_shapley": "exact:ExactShapley",
+    "sampling_shapley": "sampling_shapley:SamplingShapley",
     "lime": "lime_tabular:Lime",
     "surrogate_tree": "surrogate_tree:SurrogateTree",
     "random": "reference:RandomExplainer",

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..exceptions import InvalidInputError
+from ._row_parallel import check_n_jobs, map_row_chunks
 from .base import Explainer, Explanation
 
 __all__ = ["Lime"]
@@ -102,6 +103,11 @@ class Lime(Explainer):
         available here (use ``"quartile"`` or ``"decile"``).
     random_state : int, numpy Generator or None
         Seed of the sampling.
+    n_jobs : int
+        Worker processes (loky) over chunks of rows for columns (lime's row loop is Python);
+        ``-1`` uses every core; each worker runs torch with one thread. Values are identical
+        for every ``n_jobs``. With groups all samples are already evaluated in one batched
+        call and ``n_jobs`` is not used.
 
     Notes
     -----
@@ -129,12 +135,14 @@ class Lime(Explainer):
         discretize_continuous: bool = False,
         discretizer: str = "quartile",
         random_state: int | np.random.Generator | None = 0,
+        n_jobs: int = 1,
     ) -> None:
         self.n_samples = n_samples
         self.kernel_width = kernel_width
         self.discretize_continuous = discretize_continuous
         self.discretizer = discretizer
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     def _fit(self) -> None:
         n = self.n_samples
@@ -150,6 +158,7 @@ class Lime(Explainer):
                 f"discretizer must be 'quartile' or 'decile', got {self.discretizer!r} "
                 "('entropy' needs training labels, which an explainer does not have)."
             )
+        check_n_jobs(self.n_jobs)
         if self.groups_ is None:
             self._lime_explainer(0)  # lime's own checks of the background fail here, not mid-explain
 
@@ -170,32 +179,21 @@ class Lime(Explainer):
     def _explain(self, X: np.ndarray, target: np.ndarray) -> Explanation:
         if self.groups_ is not None:
             return self._explain_groups(X, target)
-        n, d = X.shape
+        n = X.shape[0]
         adapter = self.adapter_
         seeds = self._rng().integers(0, 2**32 - 1, size=n)
-        coefficients = np.empty((n, d))
-        scaled_rows = np.empty((n, d))
-        intercept, score, local = np.empty(n), np.empty(n), np.empty(n)
-        for i in range(n):
-            column = int(target[i])
-
-            def explained_output(rows: np.ndarray, column: int = column) -> np.ndarray:
-                return adapter._predict_validated(np.asarray(rows, dtype=np.float64))[:, column]
-
-            exp = self._lime_explainer(int(seeds[i])).explain_instance(
-                np.array(X[i]), explained_output, num_features=d, num_samples=int(self.n_samples)
-            )
-            # Regression mode: label 1 holds the coefficients, label 0 their negatives.
-            for feature, weight in exp.as_map()[1]:
-                coefficients[i, feature] = weight
-            scaled_rows[i] = exp.domain_mapper.scaled_row
-            intercept[i] = exp.intercept[1]
-            score[i] = exp.score
-            local[i] = np.ravel(exp.local_pred)[0]
+        before = adapter.rows_evaluated
+        chunks = map_row_chunks(_explain_rows, n, check_n_jobs(self.n_jobs), (np.array(X), seeds, target), (self,))
+        coefficients, scaled_rows, intercept, score, local = (
+            np.concatenate([chunk[j] for chunk in chunks]) for j in range(5)
+        )
+        # Rows evaluated in worker processes were counted on the workers' copies of the adapter.
+        extra = sum(chunk[5] for chunk in chunks) - (adapter.rows_evaluated - before)
         return Explanation(
             values=coefficients * scaled_rows,
             base_values=intercept,
             extras={"score": score, "intercept": intercept, "local_prediction": local, "coefficients": coefficients},
+            extra_model_rows=max(0, extra),
         )
 
     def _explain_groups(self, X: np.ndarray, target: np.ndarray) -> Explanation:
@@ -238,3 +236,32 @@ class Lime(Explainer):
             base_values=intercept,
             extras={"score": score, "intercept": intercept, "local_prediction": local, "coefficients": values.copy()},
         )
+
+
+def _explain_rows(
+    explainer: Lime, X: np.ndarray, seeds: np.ndarray, target: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """LIME on each row under its own seed; the arrays of :meth:`Lime._explain` and the model rows used."""
+    n, d = X.shape
+    adapter = explainer.adapter_
+    before = adapter.rows_evaluated
+    coefficients = np.zeros((n, d))
+    scaled_rows = np.empty((n, d))
+    intercept, score, local = np.empty(n), np.empty(n), np.empty(n)
+    for i in range(n):
+        column = int(target[i])
+
+        def explained_output(rows: np.ndarray, column: int = column) -> np.ndarray:
+            return adapter._predict_validated(np.asarray(rows, dtype=np.float64))[:, column]
+
+        exp = explainer._lime_explainer(int(seeds[i])).explain_instance(
+            X[i], explained_output, num_features=d, num_samples=int(explainer.n_samples)
+        )
+        # Regression mode: label 1 holds the coefficients, label 0 their negatives.
+        for feature, weight in exp.as_map()[1]:
+            coefficients[i, feature] = weight
+        scaled_rows[i] = exp.domain_mapper.scaled_row
+        intercept[i] = exp.intercept[1]
+        score[i] = exp.score
+        local[i] = np.ravel(exp.local_pred)[0]
+    return coefficients, scaled_rows, intercept, score, local, adapter.rows_evaluated - before

@@ -12,7 +12,8 @@ import shap
 from shap.utils._legacy import DenseData
 
 from ..exceptions import BudgetError, InvalidInputError
-from ._shap_common import draw_seed, model_function, numpy_global_seed, select_target
+from ._row_parallel import check_n_jobs, map_row_chunks
+from ._shap_common import model_function, numpy_global_seed, select_target
 from .base import Explainer, Explanation
 
 __all__ = ["KernelShap"]
@@ -55,9 +56,14 @@ class KernelShap(Explainer):
         game then differs from the one over the full background: the summary is recorded
         in ``summary_`` and ``summary_weights_``.
     random_state : int, numpy Generator or None
-        Seed of the coalition sampler. shap samples from numpy's global generator, which is
-        seeded for each call and restored afterwards: the same seed gives the same values
-        and the caller's global random stream is left untouched.
+        Seed of the coalition sampler. One seed per row is drawn from it before any row is
+        explained; shap samples from numpy's global generator, which is seeded with the
+        row's seed for that row and restored afterwards: the same seed gives the same
+        values, whatever ``n_jobs``, and the caller's global random stream is left untouched.
+    n_jobs : int
+        Worker processes (loky) over chunks of rows; ``-1`` uses every core. shap explains
+        one row at a time in Python, so processes are what keeps several cores busy. Each
+        worker runs torch with one thread. Values are identical for every ``n_jobs``.
 
     Attributes
     ----------
@@ -87,11 +93,13 @@ class KernelShap(Explainer):
         l1_reg: bool | float | str = False,
         background_summary: int | None = None,
         random_state: Any = 0,
+        n_jobs: int = 1,
     ) -> None:
         self.n_samples = n_samples
         self.l1_reg = l1_reg
         self.background_summary = background_summary
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     def _fit(self) -> None:
         background = self.background_
@@ -137,8 +145,31 @@ class KernelShap(Explainer):
 
     def _explain(self, X: np.ndarray, target: np.ndarray) -> Explanation:
         n_samples = self._check_budget()
-        with numpy_global_seed(draw_seed(self._rng())):
-            raw = self.explainer_.shap_values(np.array(X), nsamples=n_samples, l1_reg=self.l1_reg, silent=True)
-        values = select_target(raw, target)
+        n_jobs = check_n_jobs(self.n_jobs)
+        seeds = self._rng().integers(0, 2**32 - 1, size=X.shape[0])
+        adapter = self.adapter_
+        before = adapter.rows_evaluated
+        chunks = map_row_chunks(
+            _explain_rows, X.shape[0], n_jobs, (np.array(X), seeds, target),
+            (self.explainer_, adapter, n_samples, self.l1_reg),
+        )
+        values = np.concatenate([chunk[0] for chunk in chunks])
+        # Rows evaluated in worker processes were counted on the workers' copies of the adapter.
+        extra = sum(chunk[1] for chunk in chunks) - (adapter.rows_evaluated - before)
         base = np.atleast_1d(np.asarray(self.explainer_.expected_value, dtype=np.float64))
-        return Explanation(values=values, base_values=base[target] if base.size > 1 else base[0])
+        return Explanation(
+            values=values, base_values=base[target] if base.size > 1 else base[0], extra_model_rows=max(0, extra)
+        )
+
+
+def _explain_rows(
+    explainer: Any, adapter: Any, n_samples: int | str, l1_reg: Any, X: np.ndarray, seeds: np.ndarray, target: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """Kernel SHAP values of each row under its own seed, and the model rows evaluated."""
+    before = adapter.rows_evaluated
+    values = np.empty((X.shape[0], len(explainer.data.groups)))
+    for i in range(X.shape[0]):
+        with numpy_global_seed(int(seeds[i])):
+            raw = explainer.shap_values(X[i : i + 1], nsamples=n_samples, l1_reg=l1_reg, silent=True)
+        values[i] = select_target(raw, target[i : i + 1])[0]
+    return values, adapter.rows_evaluated - before

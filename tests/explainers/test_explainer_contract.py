@@ -25,6 +25,7 @@ FAST = {
     "gradient_shap": {"n_samples": 16},
     "permutation_shap": {"max_evals": 40},
     "lime": {"n_samples": 200},
+    "sampling_shapley": {"n_permutations": 8},
     "surrogate_tree": {"n_samples": 200},
 }
 NAMES = available()
@@ -55,7 +56,7 @@ def test_registry_lists_every_explainer_of_the_issue():
     expected = {
         "saliency", "input_x_gradient", "integrated_gradients", "smoothgrad", "expected_gradients", "deep_lift",
         "feature_ablation", "kernel_shap", "deep_shap", "gradient_shap", "permutation_shap", "exact_shap",
-        "exact_shapley", "lime", "surrogate_tree", "random",
+        "exact_shapley", "sampling_shapley", "lime", "surrogate_tree", "random",
     }
     assert set(NAMES) == expected
 

@@ -1,0 +1,140 @@
+"""Masked model evaluation: ``f_t(where(mask, x, r))`` for blocks of rows, coalitions and reference rows.
+
+Every removal-based computation of agnostic-xai (exact enumeration, the sampling Shapley
+estimator, feature ablation, removal metrics) ends in the same inner loop: build the rows
+``where(mask, x, r)`` for many (row, coalition, reference row) triples, run the model on
+them and keep each row's target output. :class:`MaskedModel` is that loop, written once so
+that the framework's own work stays small next to the model's:
+
+* the rows ``X``, the reference rows and the targets are converted once, not per block;
+* for a :class:`~agnostic_xai.adapters.TorchAdapter` the masked rows are built with
+  ``torch.where`` directly in the module's dtype on its device, the forward runs in chunks
+  of the adapter's ``batch_size`` and only the selected target outputs are kept — nothing
+  leaves the device until the caller asks for the result;
+* other adapters get the same blocks built with numpy and evaluated through
+  :meth:`~agnostic_xai.adapters.Adapter._predict_validated`.
+
+The values are those of the plain numpy definition: selecting entries with ``where`` is
+exact in any dtype, so the model sees bit-identical inputs; outputs are averaged in float64.
+Model rows are counted in the adapter's ``rows_evaluated`` either way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from .adapters.base import Adapter
+from .exceptions import ModelOutputError
+
+__all__ = ["MaskedModel"]
+
+
+class MaskedModel:
+    """Target outputs of an adapter on masked rows, evaluated block by block.
+
+    Parameters
+    ----------
+    adapter : Adapter
+        The model.
+    X : ndarray of shape (n, d)
+        Validated rows.
+    reference : ndarray of shape (r, d)
+        Reference rows removed columns are taken from.
+    target : int ndarray of shape (n,)
+        Output explained for each row.
+
+    Attributes
+    ----------
+    device : torch.device
+        Where results live (the module's device for torch adapters, else the CPU).
+    """
+
+    def __init__(self, adapter: Adapter, X: np.ndarray, reference: np.ndarray, target: np.ndarray) -> None:
+        from .adapters.torch_adapter import TorchAdapter
+
+        self.adapter = adapter
+        self.native = isinstance(adapter, TorchAdapter)
+        self.n_features = X.shape[1]
+        if self.native:
+            self.device = adapter.device
+            self.X = adapter.to_tensor(X)
+            self.reference = adapter.to_tensor(reference)
+        else:
+            self.device = torch.device("cpu")
+            self.X = np.asarray(X, dtype=np.float64)
+            self.reference = np.asarray(reference, dtype=np.float64)
+        self.target = torch.as_tensor(np.asarray(target, dtype=np.int64), device=self.device)
+        self._target_np = np.asarray(target, dtype=np.int64)
+
+    def tensor(self, array: Any, dtype: torch.dtype | None = None) -> torch.Tensor:
+        """``array`` as a tensor on :attr:`device`."""
+        return torch.as_tensor(array, dtype=dtype, device=self.device)
+
+    def outputs(self, rows: torch.Tensor, masks: torch.Tensor, refs: torch.Tensor | None = None) -> torch.Tensor:
+        """``f_t(where(mask, x, r))`` for a block, as float64 on :attr:`device`.
+
+        Parameters
+        ----------
+        rows : LongTensor of shape (c,)
+            Indices into ``X``.
+        masks : BoolTensor of shape (c, q, d) or (q, d)
+            Coalitions over columns (True = kept from the row), per row or shared.
+        refs : LongTensor of shape (c, k), optional
+            Indices of the reference rows used for each row; None uses all of them.
+
+        Returns
+        -------
+        Tensor of shape (c, q, k), float64
+            ``out[a, j, l] = f_{t[rows[a]]}(where(masks[a, j], X[rows[a]], R[refs[a, l]]))``.
+        """
+        c, d = rows.shape[0], self.n_features
+        if masks.ndim == 2:
+            masks = masks.unsqueeze(0).expand(c, -1, -1)
+        q = masks.shape[1]
+        if self.native:
+            x = self.X[rows]
+            reference = self.reference.unsqueeze(0) if refs is None else self.reference[refs]
+            k = reference.shape[1]
+            block = torch.where(masks[:, :, None, :], x[:, None, None, :], reference[:, None, :, :])
+            flat = block.reshape(-1, d)
+            target = self.target[rows].repeat_interleave(q * k)
+            out = self._forward_selected(flat, target)
+        else:
+            rows_np = rows.cpu().numpy()
+            masks_np = masks.cpu().numpy()
+            reference = (
+                self.reference[None] if refs is None else self.reference[refs.cpu().numpy()]
+            )
+            k = reference.shape[1]
+            block = np.where(masks_np[:, :, None, :], self.X[rows_np][:, None, None, :], reference[:, None, :, :])
+            predictions = self.adapter._predict_validated(block.reshape(-1, d))
+            target = np.repeat(self._target_np[rows_np], q * k)
+            out = torch.from_numpy(predictions[np.arange(target.shape[0]), target])
+        return out.reshape(c, q, k)
+
+    def _forward_selected(self, flat: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Forward ``flat`` in chunks of the adapter's batch size; each row's target output in float64."""
+        adapter = self.adapter
+        n, size = flat.shape[0], adapter.batch_size
+        selected = torch.empty(n, dtype=torch.float64, device=self.device)
+        with adapter._evaluation():
+            for start in range(0, n, size):
+                stop = min(start + size, n)
+                try:
+                    out = adapter.torch_output(flat[start:stop])
+                except Exception as exc:  # the user's model raised
+                    raise ModelOutputError(f"The model raised {type(exc).__name__}: {exc}") from exc
+                if out.ndim != 2 or out.shape[0] != stop - start:
+                    raise ModelOutputError(
+                        f"The model returned shape {tuple(out.shape)} for {stop - start} rows; expected (n, k)."
+                    )
+                selected[start:stop] = out.gather(1, target[start:stop, None]).squeeze(1)
+        if not bool(torch.isfinite(selected).all()):
+            bad = int((~torch.isfinite(selected)).sum())
+            raise ModelOutputError(f"The model returned NaN or infinite values for {bad} of {n} rows.")
+        with adapter._rows_lock:
+            adapter._rows += n
+        return selected

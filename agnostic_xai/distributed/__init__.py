@@ -1,0 +1,31 @@
+"""Scale out: explain whole tables and run comparisons on a Dask cluster.
+
+:func:`explain` explains every row of a table, in partitions, in this process or on Dask
+workers, with the same values whatever the backend and the partitioning.
+:func:`run_cells_dask` runs ``compare``'s per-explainer work as Dask tasks. Dask is an
+optional dependency (``pip install agnostic-xai[dask]``), imported only when a Dask backend
+is used.
+"""
+
+from __future__ import annotations
+
+from .cells import run_cells_dask
+from .cluster import MissingDependencyError, dask_client
+from .explain import (
+    DEFAULT_PARTITION_ROWS,
+    DEFAULT_SEED_BLOCK,
+    ExplainResult,
+    PartitionFailure,
+    explain,
+)
+
+__all__ = [
+    "DEFAULT_PARTITION_ROWS",
+    "DEFAULT_SEED_BLOCK",
+    "ExplainResult",
+    "MissingDependencyError",
+    "PartitionFailure",
+    "dask_client",
+    "explain",
+    "run_cells_dask",
+]

@@ -1,0 +1,88 @@
+"""run_cells_dask: compare's per-explainer cells on a Dask cluster, identical to running them here."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from agnostic_xai import wrap
+from agnostic_xai.comparison.runner import _resolve_metrics, _run_explainer
+from agnostic_xai.distributed import run_cells_dask
+from agnostic_xai.exceptions import InvalidInputError
+from agnostic_xai.explainers import get
+from agnostic_xai.testing import make_mlp
+
+distributed = pytest.importorskip("dask.distributed")
+cloudpickle = pytest.importorskip("cloudpickle")
+
+# The probe functions below travel to the workers by value (pytest imports this file under
+# a name the worker processes cannot import).
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+
+def where_and_which(i: int, shared: np.ndarray) -> tuple[int, int, int, int]:
+    """The task's worker process and the identity of the shared object it was given."""
+    time.sleep(0.05 * (3 - i % 3))  # finish out of submission order
+    # Keep the object alive, so that a copy sent with another task could not reuse its id.
+    worker = distributed.get_worker()
+    worker.__dict__.setdefault("kept_by_test", []).append(shared)
+    return i, os.getpid(), id(shared), int(torch.get_num_threads())
+
+
+def fails(i: int) -> None:
+    raise RuntimeError(f"cell {i} failed")
+
+
+def test_comparison_cells_match_the_local_run(client):
+    rng = np.random.default_rng(0)
+    adapter = wrap(make_mlp(5, 3, (8,), seed=1, dtype=torch.float64))
+    X, background = rng.normal(size=(12, 5)), rng.normal(size=(8, 5))
+    targets = adapter.resolve_target(None, X)
+    metrics = _resolve_metrics(["deletion_auc", "infidelity", "sparseness"], None)
+    chosen = [
+        ("smoothgrad", get("smoothgrad", n_samples=4)),
+        ("feature_ablation", get("feature_ablation")),
+        ("integrated_gradients", get("integrated_gradients", n_steps=8)),
+    ]
+    shared = (adapter, X, background, targets, None, 11, None, None, None)
+    local = [_run_explainer(name, explainer, metrics, *shared) for name, explainer in chosen]
+    remote = run_cells_dask(client, _run_explainer, [(name, ex, metrics) for name, ex in chosen], shared)
+    assert [cell.name for cell in remote] == [name for name, _ in chosen]
+    for mine, theirs in zip(local, remote):
+        assert not theirs.failures and theirs.seed == mine.seed
+        np.testing.assert_array_equal(theirs.attribution.values, mine.attribution.values)
+        assert set(theirs.results) == set(mine.results) == {"deletion_auc", "infidelity", "sparseness"}
+        for metric in mine.results:
+            np.testing.assert_array_equal(theirs.results[metric].scores, mine.results[metric].scores)
+
+
+def test_shared_arguments_reach_each_worker_once_and_results_keep_their_order(client):
+    big = np.arange(200_000, dtype=np.float64)
+    seen = []
+    results = run_cells_dask(
+        client, where_and_which, [(i,) for i in range(8)], (big,), on_result=lambda i, r: seen.append(i)
+    )
+    assert [r[0] for r in results] == list(range(8))
+    assert sorted(seen) == list(range(8))
+    identities = {}
+    for _, pid, identity, threads in results:
+        identities.setdefault(pid, set()).add(identity)
+        assert threads == 1
+    # Every task on a worker got the same object: it was deserialised there once, not sent with each task.
+    assert all(len(ids) == 1 for ids in identities.values())
+    assert len(client.has_what()) == 2
+
+
+def test_errors_and_bad_arguments(client):
+    with pytest.raises(RuntimeError, match="cell 1 failed"):
+        run_cells_dask(client, fails, [(1,)])
+    assert run_cells_dask(client, fails, []) == []
+    with pytest.raises(InvalidInputError, match="Client"):
+        run_cells_dask(object(), fails, [(1,)])
+    with pytest.raises(InvalidInputError, match="retries"):
+        run_cells_dask(client, fails, [(1,)], retries=-1)
