@@ -227,12 +227,14 @@ def _run_explainer(
     targets: np.ndarray,
     groups: FeatureGroups | None,
     root_seed: int,
-    limits: tuple[float | None, int | None],
+    limits: tuple[float | None, int | None] | float | None,
     reference: Attribution | None,
     progress: Any,
     store: ResultStore | None = None,
     stored: StoredExplainer | None = None,
 ) -> _Cell:
+    if not isinstance(limits, tuple):  # a time limit alone (the form callers used before memory limits)
+        limits = (limits, None)
     seed = derive_seed(root_seed, name) if getattr(explainer, "is_stochastic", False) else None
     if seed is not None:
         explainer.set_params(random_state=seed)
