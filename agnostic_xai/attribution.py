@@ -6,7 +6,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -194,8 +194,11 @@ class Attribution:
         )
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the record to ``path`` as a ``.npz`` file (arrays plus a JSON header, no pickle)."""
+    def save(self, path: str | os.PathLike[str] | BinaryIO) -> None:
+        """Write the record to ``path`` (a file name or a binary file object) as ``.npz``.
+
+        Arrays plus a JSON header; nothing is pickled.
+        """
         arrays: dict[str, np.ndarray] = {
             "values": self.values,
             "base_values": self.base_values,
@@ -234,15 +237,19 @@ class Attribution:
             },
         }
         arrays["header"] = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
+        if hasattr(path, "write"):  # an open binary file or BytesIO
+            np.savez(path, **arrays)
+            return
         with open(path, "wb") as handle:
             np.savez(handle, **arrays)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Attribution:
+    def load(cls, path: str | os.PathLike[str] | BinaryIO) -> Attribution:
         """Read a record written by :meth:`save` (never unpickles anything)."""
         with np.load(path, allow_pickle=False) as archive:
             if "header" not in archive.files:
-                raise InvalidInputError(f"{os.fspath(path)!r} is not an agnostic-xai attribution file.")
+                where = repr(os.fspath(path)) if isinstance(path, (str, os.PathLike)) else "The file"
+                raise InvalidInputError(f"{where} is not an agnostic-xai attribution file.")
             header = json.loads(archive["header"].tobytes().decode("utf-8"))
             if header.get("format") != _FORMAT:
                 raise InvalidInputError(f"Unsupported attribution format {header.get('format')!r}.")

@@ -11,6 +11,7 @@ import argparse
 import datetime
 import sys
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +21,14 @@ import numpy as np
 import pandas as pd
 
 from ._version import __version__
-from .exceptions import AgnosticXAIError, InvalidInputError
+from .exceptions import AgnosticXAIError, AgnosticXAIWarning, InvalidInputError
 
 __all__ = ["main", "build_parser"]
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
+
+#: The result store in the output directory (see :mod:`agnostic_xai.comparison.store`).
+STORE_NAME = "results.sqlite"
 
 #: Settings that a --config file may hold; command-line flags override them.
 DEFAULTS: dict[str, Any] = {
@@ -38,6 +42,8 @@ DEFAULTS: dict[str, Any] = {
     "output": None,
     "explain_class": None,
     "time_limit": None,
+    "memory_limit": None,
+    "max_model_rows": None,
     "impute": None,
 }
 
@@ -58,7 +64,13 @@ examples:
 
 A --config file (TOML, YAML or JSON) may set: explainers (a list, or a table of name ->
 parameters), metrics (likewise), rows, background, groups, seed, jobs, output,
-explain_class, time_limit, impute. Flags given on the command line win.
+explain_class, time_limit, memory_limit (MiB), max_model_rows, impute. Flags given on the
+command line win.
+
+Every finished cell is committed to <out>/results.sqlite as it completes; after an
+interruption, the same command with --resume computes only the missing cells. --plan prints
+the model rows and time each cell will take (from a calibration on one and two rows) without
+running; --max-model-rows refuses a larger plan unless --force is given.
 """
 
 _REVIEW_EPILOG = """\
@@ -97,6 +109,10 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         value = settings[key]
         if isinstance(value, bool) or not isinstance(value, int) or value < (0 if key == "seed" else 1):
             raise InvalidInputError(f"{key} must be a {'non-negative' if key == 'seed' else 'positive'} integer, got {value!r}.")
+    for key in ("memory_limit", "max_model_rows"):
+        value = settings[key]
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise InvalidInputError(f"{key} must be a positive integer, got {value!r}.")
     settings["explainers"] = _names(settings["explainers"])
     settings["metrics"] = _names(settings["metrics"])
     return settings
@@ -236,11 +252,46 @@ def _demo(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if _partial(comparison) else EXIT_OK
 
 
+def _output_directory(path: str) -> Path:
+    """``--out`` as an existing directory (created when missing); every output file goes inside it."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise InvalidInputError(f"--out {path!r} is an existing file; give a directory (it is created if missing).")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInputError(f"--out {path!r} cannot be created: {exc.strerror or exc}.") from None
+    return out
+
+
+def _run_options(args: argparse.Namespace, settings: Mapping[str, Any], out: Path) -> dict[str, Any]:
+    """compare() arguments for the store, the plan and the limits."""
+    memory = settings["memory_limit"]
+    return {
+        "time_limit": settings["time_limit"],
+        "memory_limit": None if memory is None else int(memory) * 2**20,
+        "max_model_rows": settings["max_model_rows"],
+        "force": args.force,
+        "store": None if args.plan else out / STORE_NAME,
+        "resume": args.resume,
+        "plan_only": args.plan,
+    }
+
+
+def _print_plan(plan: Any) -> int:
+    print(plan.to_string())
+    if plan.refusal is not None:
+        print(f"agnostic-xai: error: {plan.refusal}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return EXIT_OK
+
+
 def _compare(args: argparse.Namespace) -> int:
     from .comparison import compare
 
     start = time.perf_counter()
     settings = _settings(args)
+    out = _output_directory(args.out)
     inputs = _load_inputs(args, settings)
     comparison = compare(
         inputs.adapter,
@@ -253,12 +304,21 @@ def _compare(args: argparse.Namespace) -> int:
         feature_groups=inputs.groups,
         seed=settings["seed"],
         n_jobs=settings["jobs"],
-        time_limit=settings["time_limit"],
         progress=not args.no_progress,
+        **_run_options(args, settings, out),
     )
-    written = _write_outputs(comparison, Path(args.out))
+    if args.plan:
+        return _print_plan(comparison)
+    _note_resumed(comparison, out)
+    written = _write_outputs(comparison, out)
     _print_result(comparison, written, time.perf_counter() - start)
     return EXIT_PARTIAL if _partial(comparison) else EXIT_OK
+
+
+def _note_resumed(comparison: Any, out: Path) -> None:
+    resumed = int(comparison.config.get("resumed_cells", 0))
+    if resumed:
+        print(f"resumed {resumed} finished results from {out / STORE_NAME}", file=sys.stderr)
 
 
 def _review(args: argparse.Namespace) -> int:
@@ -269,6 +329,7 @@ def _review(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     settings = _settings(args)
     policy = Policy.from_file(args.policy)
+    out = _output_directory(args.out)
     inputs = _load_inputs(args, settings, cohort=args.cohort)
     explainers = settings["explainers"]
     if explainers == "default":
@@ -294,14 +355,16 @@ def _review(args: argparse.Namespace) -> int:
         feature_groups=inputs.groups,
         seed=settings["seed"],
         n_jobs=settings["jobs"],
-        time_limit=settings["time_limit"],
         progress=not args.no_progress,
+        **_run_options(args, settings, out),
     )
+    if args.plan:
+        return _print_plan(comparison)
+    _note_resumed(comparison, out)
     checks = run_checks(comparison, policy)
     cohort = None
     if args.cohort is not None and policy.explainer in comparison.attributions:
         cohort = cohort_analysis(comparison.attributions[policy.explainer], inputs.cohorts)
-    out = Path(args.out)
     written = _write_outputs(comparison, out)
     files = {"model": args.model, "data": args.data, "policy": args.policy}
     if args.config:
@@ -370,6 +433,16 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--jobs", type=_positive_int, help="explainers run in this many processes (default 1)")
     run.add_argument("--time-limit", dest="time_limit", type=float, help="seconds per explainer or metric cell")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    safety = parser.add_argument_group("long runs")
+    safety.add_argument("--resume", action="store_true", help=f"reuse the finished cells in <out>/{STORE_NAME} "
+                        "(refused if it was written by another configuration) and compute only the rest")
+    safety.add_argument("--plan", action="store_true", help="print each cell's model rows and estimated time "
+                        "(calibrated on one and two rows) and stop")
+    safety.add_argument("--max-model-rows", dest="max_model_rows", type=_positive_int, metavar="N",
+                        help="refuse a plan that evaluates more model rows than N (unless --force)")
+    safety.add_argument("--force", action="store_true", help="run even when the plan exceeds --max-model-rows")
+    safety.add_argument("--memory-limit", dest="memory_limit", type=_positive_int, metavar="MIB",
+                        help="MiB by which one explainer or metric cell may grow memory; past it the cell fails")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -430,12 +503,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_reporting_warnings(args: argparse.Namespace) -> int:
+    """Run the command; the library's warnings (saturated probabilities, ...) become one line
+    each on stderr, whatever the interpreter's warning filters say, once the command has
+    returned (after an error, the error is the one line printed). Other warnings are passed
+    on unchanged, once the recording has stopped."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AgnosticXAIWarning)
+        code = int(args.handler(args))
+        recorded = list(caught)
+    for warning in recorded:
+        if issubclass(warning.category, AgnosticXAIWarning):
+            text = str(warning.message).replace("\n", " ")
+            print(f"agnostic-xai: warning: {text}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.handler(args))
+        return _run_reporting_warnings(args)
     except AgnosticXAIError as exc:
         if args.debug:
             raise

@@ -39,6 +39,18 @@ def test_save_load_round_trips_bit_for_bit(rng, tmp_path):
     assert (loaded.seconds, loaded.model_rows) == (0.25, 123)
 
 
+def test_save_load_through_a_file_object(rng):
+    import io
+
+    record = make_record(rng, groups=None)
+    buffer = io.BytesIO()
+    record.save(buffer)
+    buffer.seek(0)
+    loaded = Attribution.load(buffer)
+    np.testing.assert_array_equal(loaded.values, record.values)
+    assert loaded.extras["note"] == "ok"
+
+
 def test_groups_round_trip(rng, tmp_path):
     groups = FeatureGroups.from_prefixes(["a_1", "a_2", "b"])
     record = make_record(rng, values=rng.normal(size=(4, 2)), feature_names=groups.names, groups=groups)

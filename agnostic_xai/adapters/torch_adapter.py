@@ -182,6 +182,30 @@ class TorchAdapter(Adapter):
         self._check_output_space()
 
     # ------------------------------------------------------------------ set-up helpers
+    def __getstate__(self) -> dict[str, Any]:
+        # TorchScript modules cannot be pickled; they travel to worker processes (n_jobs > 1)
+        # as the bytes torch.jit.save writes.
+        state = super().__getstate__()
+        import torch
+
+        if isinstance(self.module, torch.jit.ScriptModule):
+            import io
+
+            buffer = io.BytesIO()
+            torch.jit.save(self.module, buffer)
+            state["module"] = ("torchscript", buffer.getvalue())
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        module = state.get("module")
+        if isinstance(module, tuple) and len(module) == 2 and module[0] == "torchscript":
+            import io
+
+            import torch
+
+            state = {**state, "module": torch.jit.load(io.BytesIO(module[1]), map_location=state.get("device"))}
+        super().__setstate__(state)
+
     def _raw_outputs(self, n_features: int) -> int:
         with self._evaluation():
             probe = torch.zeros((1, n_features), dtype=self.dtype, device=self.device)

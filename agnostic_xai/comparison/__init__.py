@@ -1,6 +1,8 @@
 """Run explainers × metrics and hold the result."""
 
+from .plan import Plan
 from .result import TABLE_COLUMNS, Comparison
-from .runner import CellTimeout, compare
+from .runner import CellMemoryError, CellTimeout, compare
+from .store import ResultStore
 
-__all__ = ["compare", "Comparison", "CellTimeout", "TABLE_COLUMNS"]
+__all__ = ["compare", "Comparison", "Plan", "ResultStore", "CellTimeout", "CellMemoryError", "TABLE_COLUMNS"]

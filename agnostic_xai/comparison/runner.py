@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import platform
 import signal
 import sys
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -20,12 +22,20 @@ from .._version import __version__
 from .._params import clone, derive_seed
 from ..adapters import Adapter, wrap
 from ..attribution import Attribution
-from ..exceptions import AgnosticXAIError, InvalidInputError
+from ..exceptions import AgnosticXAIError, BudgetError, InvalidInputError, SaturationWarning
 from ..explainers import Explainer
 from ..groups import FeatureGroups
 from .result import TABLE_COLUMNS, Comparison, empty_failures
+from .store import ResultStore, StoredExplainer, array_digest
 
-__all__ = ["compare", "CellTimeout", "DEFAULT_EXACT_LIMIT"]
+if TYPE_CHECKING:
+    from .plan import Plan
+
+__all__ = ["compare", "CellTimeout", "CellMemoryError", "DEFAULT_EXACT_LIMIT", "SATURATION_SHARE"]
+
+#: Share of explained rows with a saturated probability (0 or 1 to float32 precision) from
+#: which :func:`compare` warns (:class:`~agnostic_xai.exceptions.SaturationWarning`).
+SATURATION_SHARE = 0.05
 
 #: Largest number of features (or groups) for which exact Shapley values are computed as the
 #: ground truth (2**12 coalitions per row and background row).
@@ -36,35 +46,79 @@ class CellTimeout(AgnosticXAIError, TimeoutError):
     """An explainer or metric ran past the comparison's ``time_limit``."""
 
 
-@contextlib.contextmanager
-def _time_limit(seconds: float | None) -> Iterator[None]:
-    """Raise :class:`CellTimeout` in the block after ``seconds`` (main thread, POSIX).
+class CellMemoryError(AgnosticXAIError, MemoryError):
+    """An explainer or metric grew the process's memory past the comparison's ``memory_limit``."""
 
-    Uses ``SIGALRM``, which interrupts Python code between bytecodes; model calls run in
-    bounded chunks, so a cell stops within one chunk of the limit. Elsewhere (another
-    thread, Windows) the limit is checked when the cell returns.
+
+#: Seconds between two memory checks while a cell runs under a ``memory_limit``.
+MEMORY_CHECK_INTERVAL = 0.02
+
+
+def resident_memory() -> int:
+    """Resident set size of this process in bytes (``/proc/self/statm``; peak RSS elsewhere)."""
+    try:
+        with open("/proc/self/statm", "rb") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return int(peak) * (1 if sys.platform == "darwin" else 1024)
+
+
+@contextlib.contextmanager
+def _limits(seconds: float | None, memory: int | None = None) -> Iterator[None]:
+    """Raise :class:`CellTimeout` or :class:`CellMemoryError` in the block past its limits.
+
+    In the main thread on POSIX a ``SIGALRM`` timer interrupts Python code between
+    bytecodes: once after ``seconds`` for a time limit alone, or every
+    :data:`MEMORY_CHECK_INTERVAL` seconds to compare the resident memory with what it was
+    when the block began. Model calls run in bounded chunks, so a cell stops within one
+    chunk of a limit; a single allocation inside one C call can overshoot the memory limit
+    before the next check. Elsewhere (another thread, Windows) both limits are checked when
+    the block returns.
     """
-    if seconds is None:
+    if seconds is None and memory is None:
         yield
         return
+    start, memory_before = time.perf_counter(), resident_memory() if memory is not None else 0
+
+    def check(on_timer: bool) -> None:
+        if seconds is not None and (on_timer and memory is None or time.perf_counter() - start >= seconds):
+            raise CellTimeout(f"ran past the time limit of {seconds:g} s; raise time_limit or lower the budget")
+        if memory is not None:
+            grown = resident_memory() - memory_before
+            if grown > memory:
+                raise CellMemoryError(
+                    f"grew memory by {grown / 2**20:.0f} MiB, past the memory limit of {memory / 2**20:.0f} MiB; "
+                    "raise memory_limit, lower batch_size or the budget"
+                )
+
     usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
     if not usable:
-        start = time.perf_counter()
         yield
-        if time.perf_counter() - start > seconds:
-            raise CellTimeout(f"ran past the time limit of {seconds:g} s")
+        check(on_timer=False)
         return
 
     def expire(signum: int, frame: Any) -> None:
-        raise CellTimeout(f"ran past the time limit of {seconds:g} s")
+        check(on_timer=True)
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    if memory is None:
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+    else:
+        first = MEMORY_CHECK_INTERVAL if seconds is None else min(MEMORY_CHECK_INTERVAL, seconds)
+        signal.setitimer(signal.ITIMER_REAL, first, MEMORY_CHECK_INTERVAL)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def _time_limit(seconds: float | None) -> Any:
+    """A time limit alone (see :func:`_limits`)."""
+    return _limits(seconds, None)
 
 
 @dataclass
@@ -75,8 +129,11 @@ class _Cell:
     seed: int | None
     explainer: Any = None
     attribution: Attribution | None = None
+    fit_seconds: float = 0.0
+    fit_model_rows: int = 0
     results: dict[str, Any] = field(default_factory=dict)
     failures: list[dict[str, str]] = field(default_factory=list)
+    resumed: int = 0
 
 
 def _failure(explainer: str, metric: str, stage: str, exc: BaseException) -> dict[str, str]:
@@ -170,36 +227,97 @@ def _run_explainer(
     targets: np.ndarray,
     groups: FeatureGroups | None,
     root_seed: int,
-    time_limit: float | None,
+    limits: tuple[float | None, int | None] | float | None,
     reference: Attribution | None,
     progress: Any,
+    store: ResultStore | None = None,
+    stored: StoredExplainer | None = None,
 ) -> _Cell:
+    if not isinstance(limits, tuple):  # a time limit alone (the form callers used before memory limits)
+        limits = (limits, None)
     seed = derive_seed(root_seed, name) if getattr(explainer, "is_stochastic", False) else None
     if seed is not None:
         explainer.set_params(random_state=seed)
     cell = _Cell(name=name, seed=seed, explainer=explainer)
-    try:
-        with _time_limit(time_limit):
-            explainer.fit(adapter, background, groups=groups)
-            cell.attribution = explainer.explain(X, target=targets)
-    except Exception as exc:  # one failing explainer never sinks a run
-        cell.failures.append(_failure(name, "", "explain", exc))
-        if progress is not None:
-            progress.update(len(metrics))
-        return cell
-    for metric_name, metric in metrics:
+    done = dict(stored.results or {}) if stored is not None else {}
+    pending = [(m, metric) for m, metric in metrics if m not in done]
+
+    def fail(metric_name: str, stage: str, exc: BaseException) -> None:
+        failure = _failure(name, metric_name, stage, exc)
+        cell.failures.append(failure)
+        if store is not None:
+            store.put_failure(failure)
+
+    if stored is not None and stored.attribution is not None:
+        # Resumed: the attribution is read back; the explainer is re-fitted (fit only, its
+        # cost not counted again) when a pending metric re-runs it (stability, sanity).
+        cell.attribution = stored.attribution
+        cell.fit_seconds, cell.fit_model_rows = stored.fit_seconds, stored.fit_model_rows
+        cell.resumed = 1 + len(done)
+        if any(getattr(metric, "requires_explainer", False) for _, metric in pending):
+            try:
+                with _limits(*limits):
+                    explainer.fit(adapter, background, groups=groups)
+            except Exception as exc:
+                for metric_name, metric in pending:
+                    if getattr(metric, "requires_explainer", False):
+                        fail(metric_name, "metric", exc)
+                pending = [(m, metric) for m, metric in pending if not getattr(metric, "requires_explainer", False)]
+    else:
+        try:
+            with _limits(*limits):
+                explainer.fit(adapter, background, groups=groups)
+                cell.attribution = explainer.explain(X, target=targets)
+        except Exception as exc:  # one failing explainer never sinks a run
+            fail("", "explain", exc)
+            if progress is not None:
+                progress.update(len(metrics))
+            return cell
+        cell.fit_seconds = float(getattr(explainer, "fit_seconds_", 0.0))
+        cell.fit_model_rows = int(getattr(explainer, "fit_model_rows_", 0))
+        if store is not None:
+            store.put_attribution(
+                name, cell.attribution, fit_seconds=cell.fit_seconds, fit_model_rows=cell.fit_model_rows, seed=seed
+            )
+    cell.results.update(done)
+    if progress is not None and done:
+        progress.update(len(done))
+    for metric_name, metric in pending:
         try:
             metric = clone(metric)
             if "random_state" in metric.get_params():
                 metric.set_params(random_state=derive_seed(root_seed, name, metric_name))
             if reference is not None and "reference" in metric.get_params():
                 metric.set_params(reference=reference)
-            with _time_limit(time_limit):
-                cell.results[metric_name] = metric(cell.attribution, adapter, background, explainer=explainer)
+            with _limits(*limits):
+                result = metric(cell.attribution, adapter, background, explainer=explainer)
         except Exception as exc:
-            cell.failures.append(_failure(name, metric_name, "metric", exc))
+            fail(metric_name, "metric", exc)
+        else:
+            cell.results[metric_name] = result
+            if store is not None:
+                store.put_result(name, metric_name, result)
         if progress is not None:
             progress.update(1)
+    # Keep the metrics' order as configured, resumed or not.
+    order = [m for m, _ in metrics]
+    cell.results = {m: cell.results[m] for m in order if m in cell.results}
+    return cell
+
+
+def _run_explainer_in_worker(*args: Any) -> _Cell:
+    """:func:`_run_explainer` in a worker process: the cell must travel back by pickle.
+
+    A fitted explainer that cannot be pickled (one holding a compiled object of another
+    library) comes back unfitted, with its parameters; its scores are complete.
+    """
+    import pickle
+
+    cell = _run_explainer(*args)
+    try:
+        pickle.dumps(cell.explainer)
+    except Exception:
+        cell.explainer = clone(cell.explainer)
     return cell
 
 
@@ -232,7 +350,13 @@ def compare(
     time_limit: float | None = None,
     n_background: int = 50,
     exact_limit: int = DEFAULT_EXACT_LIMIT,
-) -> Comparison:
+    memory_limit: int | None = None,
+    store: Any = None,
+    resume: bool = False,
+    plan_only: bool = False,
+    max_model_rows: int | None = None,
+    force: bool = False,
+) -> Comparison | Plan:
     """Run explainers × metrics on one model, the same rows, output, target and background.
 
     Parameters
@@ -274,10 +398,47 @@ def compare(
     exact_limit : int
         Exact Shapley values (the ground truth for ``shapley_*`` metrics) are computed when the
         number of features or groups is at most this.
+    memory_limit : int, optional
+        Bytes by which one explainer or metric cell may grow the process's resident memory;
+        a cell past it is recorded as failed (:class:`CellMemoryError`). Checked every
+        :data:`MEMORY_CHECK_INTERVAL` seconds while the cell runs (see :func:`_limits`), so a
+        single huge allocation can overshoot before it is caught.
+    store : str or PathLike, optional
+        A SQLite file (:mod:`agnostic_xai.comparison.store`) to which every finished
+        attribution and metric cell is committed as it completes.
+    resume : bool
+        With ``store``: load the cells it already holds and compute only the missing (or
+        failed) ones. A store written by a different configuration is refused. Explainers
+        whose attribution is stored are not re-run; they are re-fitted (fit only) when a
+        pending metric re-runs them (stability, sanity).
+    plan_only : bool
+        Return the :class:`Plan` (model rows and seconds per cell, from a calibration on one
+        row) instead of running.
+    max_model_rows : int, optional
+        Refuse, with a :class:`~agnostic_xai.exceptions.BudgetError` naming the biggest
+        cells, to run a plan that evaluates more model rows than this (computing the plan
+        first), unless ``force``.
+    force : bool
+        Run even when the plan exceeds ``max_model_rows``.
 
     Returns
     -------
-    Comparison
+    Comparison, or Plan with ``plan_only``
+
+    Raises
+    ------
+    InvalidInputError
+        Bad data, background, targets, groups or parameters (before any cell runs).
+    ModelOutputError
+        The model raised or returned NaN/inf or a wrong shape on the explained rows.
+    BudgetError
+        A plan above ``max_model_rows`` without ``force``.
+
+    Warns
+    -----
+    SaturationWarning
+        When at least :data:`SATURATION_SHARE` of the explained probabilities are 0 or 1 to
+        float32 precision: explanations of saturated probabilities vanish; use ``output="logit"``.
     """
     start = time.perf_counter()
     if isinstance(model, Adapter):
@@ -288,10 +449,18 @@ def compare(
     X_arr = adapter.validate(X, min_rows=2)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InvalidInputError(f"seed must be a non-negative int, got {seed!r}.")
-    if not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
         raise InvalidInputError(f"n_jobs must be a positive int, got {n_jobs!r}.")
-    if time_limit is not None and not time_limit > 0:
+    if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, (int, float))
+                                   or not time_limit > 0 or not np.isfinite(time_limit)):
         raise InvalidInputError(f"time_limit must be positive seconds, got {time_limit!r}.")
+    for label, value in (("memory_limit", memory_limit), ("max_model_rows", max_model_rows)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
+            raise InvalidInputError(f"{label} must be a positive int, got {value!r}.")
+    if isinstance(n_background, bool) or not isinstance(n_background, (int, np.integer)) or n_background < 1:
+        raise InvalidInputError(f"n_background must be a positive int, got {n_background!r}.")
+    if resume and store is None:
+        raise InvalidInputError("resume=True needs store=<path of the results file> to resume from.")
     if background is None:
         rng = np.random.default_rng(derive_seed(seed, "background"))
         size = min(int(n_background), X_arr.shape[0])
@@ -306,43 +475,93 @@ def compare(
                 f"feature_groups cover {feature_groups.n_features} columns; the model has {adapter.n_features}."
             )
     n_players = feature_groups.n_groups if feature_groups is not None else adapter.n_features
-    targets = adapter.resolve_target(target, X_arr)
     chosen, skipped = _resolve_explainers(explainers, adapter, feature_groups, n_players, exact_limit)
     metric_list = _resolve_metrics(metrics, feature_groups)
+    _check_background_size(chosen, background_arr.shape[0])
+    constant = _check_constant(adapter, X_arr, background_arr)
+    # One model call on the explained rows before any cell: a model that raises or returns
+    # NaN or a wrong shape stops here with a ModelOutputError, not in every cell.
+    predictions = adapter._predict_validated(X_arr)
+    targets = adapter.resolve_target(target, X_arr, predictions)
+    model_score = _model_score(adapter, predictions, y) if y is not None else None
+    saturated = _check_saturation(adapter, predictions, targets)
+    for name, explainer in chosen:
+        # Child seeds are set here, in this process, so that the recorded parameters (and the
+        # store's fingerprint) are the same whether cells run here or in worker processes.
+        if getattr(explainer, "is_stochastic", False):
+            explainer.set_params(random_state=derive_seed(seed, name))
+    limits = (time_limit, None if memory_limit is None else int(memory_limit))
+    wants_reference = n_players <= exact_limit and any(hasattr(m, "reference") for _, m in metric_list)
+
+    if plan_only or max_model_rows is not None:
+        from .plan import make_plan
+
+        plan = make_plan(
+            chosen, metric_list, adapter, X_arr, background_arr, targets, feature_groups, seed, limits,
+            wants_reference, max_model_rows,
+        )
+        if plan_only:
+            return plan
+        if plan.refusal is not None and not force:
+            raise BudgetError(plan.refusal)
+
+    result_store: ResultStore | None = None
+    if store is not None:
+        result_store = ResultStore(
+            store,
+            _store_document(adapter, X_arr, background_arr, targets, predictions, feature_groups, chosen,
+                            metric_list, seed, exact_limit),
+            resume=resume,
+        )
 
     # Ground truth, computed once and shared by every shapley_* metric.
     reference: Attribution | None = None
     failures: list[dict[str, str]] = list(skipped)
-    if n_players <= exact_limit and any(hasattr(m, "reference") for _, m in metric_list):
+    if wants_reference:
         from ..testing import exact_shapley
 
-        try:
-            with _time_limit(time_limit):
-                reference = exact_shapley(adapter, X_arr, background_arr, targets, groups=feature_groups)
-        except Exception as exc:
-            failures.append(_failure("exact_shapley", "", "ground truth", exc))
+        reference = result_store.reference() if result_store is not None and resume else None
+        if reference is None:
+            try:
+                with _limits(*limits):
+                    reference = exact_shapley(adapter, X_arr, background_arr, targets, groups=feature_groups)
+            except Exception as exc:
+                failures.append(_failure("exact_shapley", "", "ground truth", exc))
+            else:
+                if result_store is not None:
+                    result_store.put_attribution("exact_shapley", reference, role="reference")
 
+    stored = {name: result_store.explainer(name) if result_store is not None and resume else None for name, _ in chosen}
     bar = None
     if progress and sys.stderr.isatty():
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(chosen) * max(1, len(metric_list)), desc="compare", unit="cell")
-    arguments = (adapter, X_arr, background_arr, targets, feature_groups, seed, time_limit, reference)
+    arguments = (adapter, X_arr, background_arr, targets, feature_groups, seed, limits, reference)
     try:
         if n_jobs == 1 or len(chosen) < 2:
-            cells = [_run_explainer(name, ex, metric_list, *arguments, bar) for name, ex in chosen]
+            cells = [
+                _run_explainer(name, ex, metric_list, *arguments, bar, result_store, stored[name])
+                for name, ex in chosen
+            ]
         else:
             from joblib import Parallel, delayed
 
             runner = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")
             cells = []
-            for cell in runner(delayed(_run_explainer)(name, ex, metric_list, *arguments, None) for name, ex in chosen):
+            jobs = (
+                delayed(_run_explainer_in_worker)(name, ex, metric_list, *arguments, None, result_store, stored[name])
+                for name, ex in chosen
+            )
+            for cell in runner(jobs):
                 cells.append(cell)
                 if bar is not None:
                     bar.update(max(1, len(metric_list)))
     finally:
         if bar is not None:
             bar.close()
+        if result_store is not None:
+            result_store.close()
 
     lines: list[pd.DataFrame] = []
     cost_lines = []
@@ -354,8 +573,7 @@ def compare(
         failures.extend(cell.failures)
         status = "ok" if cell.attribution is not None else "failed"
         a = cell.attribution
-        fit_seconds = float(getattr(cell.explainer, "fit_seconds_", 0.0))
-        fit_rows = int(getattr(cell.explainer, "fit_model_rows_", 0))
+        fit_seconds, fit_rows = cell.fit_seconds, cell.fit_model_rows
         seconds = a.seconds + fit_seconds if a is not None else np.nan
         rows = a.model_rows + fit_rows if a is not None else np.nan
         cost_lines.append(
@@ -414,11 +632,16 @@ def compare(
         "n_jobs": int(n_jobs),
         "exact_limit": int(exact_limit),
         "ground_truth": reference is not None,
+        "memory_limit": None if memory_limit is None else int(memory_limit),
+        "saturated_share": saturated,
+        "constant_features": constant,
+        "store": None if store is None else os.fspath(store),
+        "resumed_cells": int(sum(cell.resumed for cell in cells)),
         "versions": _versions(),
         "seconds": time.perf_counter() - start,
     }
-    if y is not None:
-        config["model_score"] = _model_score(adapter, X_arr, y)
+    if model_score is not None:
+        config["model_score"] = model_score
     return Comparison(
         table=table,
         attributions=attributions,
@@ -432,13 +655,105 @@ def compare(
     )
 
 
-def _model_score(adapter: Adapter, X: np.ndarray, y: Any) -> dict[str, float]:
+def _model_score(adapter: Adapter, predictions: np.ndarray, y: Any) -> dict[str, float]:
     y_arr = np.asarray(y)
-    if y_arr.shape[0] != X.shape[0]:
-        raise InvalidInputError(f"y has {y_arr.shape[0]} entries for {X.shape[0]} rows.")
-    predictions = adapter._predict_validated(X)
+    if y_arr.ndim != 1 or y_arr.shape[0] != predictions.shape[0]:
+        raise InvalidInputError(f"y must have one label per row ({predictions.shape[0]}), got shape {y_arr.shape}.")
     if adapter.task == "classification":
         return {"accuracy": float((predictions.argmax(axis=1) == y_arr).mean())}
+    if not np.issubdtype(y_arr.dtype, np.number) or not np.isfinite(y_arr).all():
+        raise InvalidInputError("y of a regression model must be finite numbers.")
     residual = ((predictions[:, 0] - y_arr) ** 2).sum()
     total = ((y_arr - y_arr.mean()) ** 2).sum()
     return {"r2": float(1 - residual / total) if total > 0 else float("nan")}
+
+
+def _check_saturation(adapter: Adapter, predictions: np.ndarray, targets: np.ndarray) -> float | None:
+    """Share of rows whose explained probability is 0 or 1 to float32 precision; warn above the threshold."""
+    if adapter.output != "probability":
+        return None
+    explained = predictions[np.arange(predictions.shape[0]), targets]
+    eps = float(np.finfo(np.float32).eps)
+    share = float(np.mean((explained <= eps) | (explained >= 1.0 - eps)))
+    if share >= SATURATION_SHARE:
+        warnings.warn(
+            f"{share:.0%} of the explained probabilities are saturated at 0 or 1: their gradients are zero and "
+            "explanations in probability space vanish for those rows. Explain the log-odds instead: "
+            "wrap(model, output='logit') (CLI: --output logit).",
+            SaturationWarning,
+            stacklevel=3,
+        )
+    return share
+
+
+def _check_constant(adapter: Adapter, X: np.ndarray, background: np.ndarray) -> list[str]:
+    """Columns constant over the explained rows and the background (allowed, recorded; all constant is an error).
+
+    A constant column is legitimate (a one-hot level absent from a sample, a fixed setting):
+    every removal-based attribution gives it 0 and noise scaled by its standard deviation
+    leaves it alone. It is recorded in the configuration. When every column is constant
+    there is nothing to explain.
+    """
+    both = np.concatenate([X, background], axis=0)
+    constant = np.flatnonzero((both == both[:1]).all(axis=0))
+    names = adapter.feature_names or tuple(f"x{i}" for i in range(adapter.n_features))
+    if constant.size == both.shape[1]:
+        raise InvalidInputError(
+            "Every column is constant over the explained rows and the background, so no feature can change the "
+            "output and every attribution would be 0: pass rows (or a background) that vary."
+        )
+    return [names[i] for i in constant]
+
+
+def _check_background_size(chosen: list[tuple[str, Any]], n_background: int) -> None:
+    short = [(name, int(getattr(ex, "min_background", 1))) for name, ex in chosen
+             if int(getattr(ex, "min_background", 1)) > n_background]
+    if short:
+        needed = max(n for _, n in short)
+        raise InvalidInputError(
+            f"The background has {n_background} row(s); {', '.join(n for n, _ in short)} need at least {needed}: "
+            "pass more background rows (background=, n_background= or --background)."
+        )
+
+
+def _store_document(
+    adapter: Adapter,
+    X: np.ndarray,
+    background: np.ndarray,
+    targets: np.ndarray,
+    predictions: np.ndarray,
+    groups: FeatureGroups | None,
+    chosen: list[tuple[str, Any]],
+    metrics: list[tuple[str, Any]],
+    seed: int,
+    exact_limit: int,
+) -> dict[str, Any]:
+    """What identifies a comparison's results (see :mod:`agnostic_xai.comparison.store`)."""
+
+    def described(obj: Any) -> dict[str, Any]:
+        return {"class": f"{type(obj).__module__}.{type(obj).__qualname__}", "params": obj.get_params()}
+
+    with np.errstate(over="ignore"):  # outputs beyond float32's range hash as inf
+        outputs = array_digest(predictions.astype(np.float32))
+    return {
+        "format": "agnostic-xai comparison store",
+        "X": array_digest(X),
+        "background": array_digest(background),
+        "targets": array_digest(targets),
+        "model": {
+            "adapter": type(adapter).__name__,
+            "task": adapter.task,
+            "output": adapter.output,
+            "n_features": adapter.n_features,
+            "feature_names": list(adapter.feature_names or ()),
+            "output_names": list(adapter.output_names),
+            # The model's identity, whatever its kind: its outputs on the explained rows
+            # (rounded to float32 so that the last bits of a float64 sum do not count).
+            "outputs": outputs,
+        },
+        "groups": groups.to_dict() if groups is not None else None,
+        "explainers": {name: described(ex) for name, ex in chosen},
+        "metrics": {name: described(m) for name, m in metrics},
+        "seed": int(seed),
+        "exact_limit": int(exact_limit),
+    }

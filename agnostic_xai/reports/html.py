@@ -402,6 +402,10 @@ def render_html(
             figures.append((plot, _png(plot)))
         except AgnosticXAIError as exc:
             notes.append(f"Plot {plot.heading!r} could not be drawn: {exc}")
+        except (ValueError, ArithmeticError) as exc:
+            # Degenerate numbers (values near the float range, say) that matplotlib cannot
+            # lay out: the report is still written, without this plot.
+            notes.append(f"Plot {plot.heading!r} could not be drawn ({type(exc).__name__}: {exc}).")
 
     nav = "".join(
         f'<a href="#{anchor}">{label}</a>'
