@@ -286,20 +286,17 @@ def _print_plan(plan: Any) -> int:
     return EXIT_OK
 
 
-def _compare(args: argparse.Namespace) -> int:
+def _run_compare(
+    args: argparse.Namespace, settings: Mapping[str, Any], inputs: _Inputs, out: Path, explainers: Any, metrics: Any
+) -> Any:
+    """``compare`` on the loaded inputs, locally or on Dask (``--backend dask``, ``--scheduler``)."""
     from .comparison import compare
 
-    start = time.perf_counter()
-    settings = _settings(args)
-    out = _output_directory(args.out)
-    inputs = _load_inputs(args, settings)
-    comparison = compare(
-        inputs.adapter,
-        inputs.X,
+    options = dict(
         background=inputs.background,
         y=inputs.y,
-        explainers=settings["explainers"],
-        metrics=settings["metrics"],
+        explainers=explainers,
+        metrics=metrics,
         target=settings["explain_class"],
         feature_groups=inputs.groups,
         seed=settings["seed"],
@@ -307,6 +304,20 @@ def _compare(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         **_run_options(args, settings, out),
     )
+    if args.backend == "dask" or args.scheduler:
+        from .distributed import dask_client
+
+        with dask_client(scheduler=args.scheduler) as client:
+            return compare(inputs.adapter, inputs.X, backend="dask", client=client, **options)
+    return compare(inputs.adapter, inputs.X, **options)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    settings = _settings(args)
+    out = _output_directory(args.out)
+    inputs = _load_inputs(args, settings)
+    comparison = _run_compare(args, settings, inputs, out, settings["explainers"], settings["metrics"])
     if args.plan:
         return _print_plan(comparison)
     _note_resumed(comparison, out)
@@ -322,7 +333,6 @@ def _note_resumed(comparison: Any, out: Path) -> None:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from .comparison import compare
     from .review import Policy, build_manifest, cohort_analysis, run_checks, write_review
 
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
@@ -344,20 +354,7 @@ def _review(args: argparse.Namespace) -> int:
         listed = list(metrics)
         metrics = {**({n: {} for n in listed} if not isinstance(metrics, Mapping) else dict(metrics)),
                    **{n: {} for n in policy.required_metrics() if n not in listed}}
-    comparison = compare(
-        inputs.adapter,
-        inputs.X,
-        background=inputs.background,
-        y=inputs.y,
-        explainers=explainers,
-        metrics=metrics,
-        target=settings["explain_class"],
-        feature_groups=inputs.groups,
-        seed=settings["seed"],
-        n_jobs=settings["jobs"],
-        progress=not args.no_progress,
-        **_run_options(args, settings, out),
-    )
+    comparison = _run_compare(args, settings, inputs, out, explainers, metrics)
     if args.plan:
         return _print_plan(comparison)
     _note_resumed(comparison, out)
@@ -390,6 +387,48 @@ def _review(args: argparse.Namespace) -> int:
         print(f"  cohorts ({args.cohort}): explanations differ for {differing or 'no feature'} (Holm-corrected p < 0.05)")
     print(f"\nwall time {time.perf_counter() - start:.1f} s; wrote " + ", ".join(str(p) for p in written))
     return EXIT_OK if passed else EXIT_CHECK_FAILED
+
+
+def _explain(args: argparse.Namespace) -> int:
+    """Explain every row of a (large) numeric table into a Parquet file."""
+    from .distributed import explain
+    from .io import load_model, read_frame
+
+    start = time.perf_counter()
+    data = Path(args.data)
+    if args.background_data:
+        sample = read_frame(args.background_data)
+    elif data.suffix.lower() in (".parquet", ".pq") or data.is_dir():
+        import pyarrow.parquet as pq
+
+        try:
+            sample = pq.ParquetFile(next(iter(sorted(data.glob("*.parquet")))) if data.is_dir() else data).read_row_group(0).to_pandas()
+        except (OSError, StopIteration, ValueError) as exc:
+            raise InvalidInputError(f"{args.data} could not be read as Parquet: {exc}") from None
+    else:
+        sample = read_frame(data)
+    dropped = [c for c in (args.id_column, *[c.strip() for c in (args.drop or "").split(",") if c.strip()]) if c]
+    features = sample.drop(columns=[c for c in dropped if c in sample.columns])
+    background = features.sample(min(args.background, len(features)), random_state=args.seed)
+    adapter = load_model(args.model, trust_model=args.trust_model, model_class=args.model_class,
+                         output=args.output, feature_names=list(features.columns))
+    result = explain(
+        adapter,
+        args.data,
+        explainer=args.explainer,
+        background=background,
+        target=args.explain_class,
+        seed=args.seed,
+        backend="dask" if args.scheduler else args.backend,
+        scheduler=args.scheduler,
+        n_workers=args.workers,
+        partition_rows=args.partition_rows,
+        id_column=args.id_column,
+        out=args.out,
+    )
+    print(result.summary())
+    print(f"wall time {time.perf_counter() - start:.1f} s")
+    return EXIT_OK if result.ok else EXIT_PARTIAL
 
 
 # ---------------------------------------------------------------------------------- parser
@@ -431,6 +470,11 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--config", help="TOML/YAML/JSON file with these settings")
     run.add_argument("--seed", type=int, help="root seed (default 0)")
     run.add_argument("--jobs", type=_positive_int, help="explainers run in this many processes (default 1)")
+    run.add_argument("--backend", choices=("local", "dask"), default="local",
+                     help="dask: each explainer and its metrics run as a task on a Dask cluster (pip install "
+                     "agnostic-xai[dask]); a local cluster unless --scheduler")
+    run.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://host:8786 "
+                     "(implies --backend dask)")
     run.add_argument("--time-limit", dest="time_limit", type=float, help="seconds per explainer or metric cell")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     safety = parser.add_argument_group("long runs")
@@ -500,6 +544,34 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--no-argv", dest="record_argv", action="store_false",
                         help="leave the command line out of the manifest")
     review.set_defaults(handler=_review)
+    explain_cmd = commands.add_parser(
+        "explain",
+        help="explain every row of a large table into a Parquet file (locally or on Dask)",
+        description="Explain every row of a numeric (already encoded) CSV or Parquet table, partition by "
+        "partition, and write one row of attributions per input row to Parquet.",
+        epilog="examples:\n  agnostic-xai explain --model model.pt --data big.parquet --out attributions.parquet\n"
+        "  agnostic-xai explain --model model.pt --data big.parquet --out a.parquet --explainer sampling_shapley "
+        "\\\n      --backend dask --workers 2 --id-column loan_id",
+        formatter_class=formatter,
+    )
+    explain_cmd.add_argument("--model", required=True, help="model file (as for compare)")
+    explain_cmd.add_argument("--model-class", metavar="MODULE:CLASS", help="class to load a state dict into")
+    explain_cmd.add_argument("--trust-model", action="store_true", help="allow model files that run code when loaded")
+    explain_cmd.add_argument("--data", required=True, help="numeric CSV or Parquet file (or a directory of Parquet files)")
+    explain_cmd.add_argument("--out", required=True, help="output Parquet file")
+    explain_cmd.add_argument("--explainer", default="sampling_shapley", help="registry name (default sampling_shapley)")
+    explain_cmd.add_argument("--output", choices=("probability", "logit", "raw"), help="explained output")
+    explain_cmd.add_argument("--class", dest="explain_class", type=int, help="explain this output for every row")
+    explain_cmd.add_argument("--background-data", help="background rows (default: sampled from the first part of --data)")
+    explain_cmd.add_argument("--background", type=_positive_int, default=50, help="background rows (default 50)")
+    explain_cmd.add_argument("--id-column", help="column of row ids kept in the output (not a model input)")
+    explain_cmd.add_argument("--drop", metavar="COLUMNS", help="comma-separated columns that are not model inputs")
+    explain_cmd.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
+    explain_cmd.add_argument("--backend", choices=("local", "dask"), default="local", help="where partitions run")
+    explain_cmd.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler (implies --backend dask)")
+    explain_cmd.add_argument("--workers", type=_positive_int, help="local Dask workers (default: one per core)")
+    explain_cmd.add_argument("--partition-rows", type=_positive_int, help="rows per partition (default 2048)")
+    explain_cmd.set_defaults(handler=_explain)
     return parser
 
 

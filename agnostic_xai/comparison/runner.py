@@ -321,6 +321,14 @@ def _run_explainer_in_worker(*args: Any) -> _Cell:
     return cell
 
 
+def _run_explainer_task(name: str, explainer: Any, metrics: Any, stored: Any, *shared: Any) -> _Cell:
+    """One explainer's cell as a Dask task: the per-cell arguments first, the shared (scattered) ones after."""
+    adapter, X, background, targets, groups, seed, limits, reference, store = shared
+    return _run_explainer_in_worker(
+        name, explainer, metrics, adapter, X, background, targets, groups, seed, limits, reference, None, store, stored
+    )
+
+
 def _versions() -> dict[str, str]:
     """Versions of the packages a result depends on, read from their metadata (nothing imported)."""
     from importlib import metadata
@@ -354,6 +362,8 @@ def compare(
     store: Any = None,
     resume: bool = False,
     plan_only: bool = False,
+    backend: str = "local",
+    client: Any = None,
     max_model_rows: int | None = None,
     force: bool = False,
 ) -> Comparison | Plan:
@@ -389,6 +399,13 @@ def compare(
         its name, so the same seed gives the same table.
     n_jobs : int
         Explainers run in parallel processes when > 1 (results identical to ``n_jobs=1``).
+    backend : {"local", "dask"}
+        ``"dask"`` runs each explainer and its metrics as a task on a Dask cluster (the
+        adapter, rows, background and ground truth are scattered to every worker once);
+        results are identical to the local backend. On workers the time limit is checked
+        when a cell returns (SIGALRM needs the main thread).
+    client : distributed.Client, optional
+        The cluster for ``backend="dask"``; by default a LocalCluster is started and closed.
     progress : bool
         A tqdm progress bar over the cells (only when attached to a terminal).
     time_limit : float, optional
@@ -449,6 +466,10 @@ def compare(
     X_arr = adapter.validate(X, min_rows=2)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InvalidInputError(f"seed must be a non-negative int, got {seed!r}.")
+    if backend not in ("local", "dask"):
+        raise InvalidInputError(f"backend must be 'local' or 'dask', got {backend!r}.")
+    if client is not None and backend != "dask":
+        raise InvalidInputError("client is used by backend='dask' only.")
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
         raise InvalidInputError(f"n_jobs must be a positive int, got {n_jobs!r}.")
     if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, (int, float))
@@ -539,7 +560,18 @@ def compare(
         bar = tqdm(total=len(chosen) * max(1, len(metric_list)), desc="compare", unit="cell")
     arguments = (adapter, X_arr, background_arr, targets, feature_groups, seed, limits, reference)
     try:
-        if n_jobs == 1 or len(chosen) < 2:
+        if backend == "dask":
+            from ..distributed import dask_client, run_cells_dask
+
+            with dask_client(client) as dask:
+                cells = run_cells_dask(
+                    dask,
+                    _run_explainer_task,
+                    [(name, ex, metric_list, stored[name]) for name, ex in chosen],
+                    (*arguments, result_store),
+                    on_result=(lambda i, cell: bar.update(max(1, len(metric_list)))) if bar is not None else None,
+                )
+        elif n_jobs == 1 or len(chosen) < 2:
             cells = [
                 _run_explainer(name, ex, metric_list, *arguments, bar, result_store, stored[name])
                 for name, ex in chosen
@@ -630,6 +662,7 @@ def compare(
         "metrics": {name: m.get_params() for name, m in metric_list},
         "time_limit": time_limit,
         "n_jobs": int(n_jobs),
+        "backend": backend,
         "exact_limit": int(exact_limit),
         "ground_truth": reference is not None,
         "memory_limit": None if memory_limit is None else int(memory_limit),

@@ -228,7 +228,10 @@ class ResultStore:
         if not self.path.parent.is_dir():
             raise InvalidInputError(f"The directory of the store {str(self.path.parent)!r} does not exist; create it first.")
         try:
-            self._connection = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+            # A Dask worker unpickles the store on one thread and runs the task on another;
+            # sqlite3 is built serialized (threadsafety 3), and a store is used by one task at
+            # a time, so the connection may cross threads.
+            self._connection = sqlite3.connect(self.path, timeout=60.0, isolation_level=None, check_same_thread=False)
             self._connection.execute("PRAGMA journal_mode=WAL")
             self._connection.execute("PRAGMA synchronous=NORMAL")
             self._connection.executescript(_SCHEMA)
