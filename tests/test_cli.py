@@ -145,6 +145,7 @@ def test_review_passes_and_fails_a_policy(files, tmp_path, capsys, fidelity, exp
         (["--explainers", "shapley_magic"], "Unknown explainer 'shapley_magic'"),
         (["--rows", "0"], None),  # argparse: exit 2 with its usage line
         (["--drop", "zip_code"], "--drop column 'zip_code'"),
+        (["--explainers", "kernel_shap", "--config", "BUDGET"], "kernel_shap needs at least p + 2"),
         (["--drop", ""], "Does it take 7 inputs"),  # age_band kept: the data has 7 encoded columns
     ],
 )
@@ -155,6 +156,10 @@ def test_bad_input_is_one_line_and_exit_2(files, tmp_path, capsys, arguments, me
     for flag, value in base.items():
         if flag not in arguments:
             argv += [flag, value]
+    if "BUDGET" in arguments:
+        config = tmp_path / "budget.toml"
+        config.write_text('[explainers.kernel_shap]\nn_samples = 3\n')
+        arguments = [str(config) if a == "BUDGET" else a for a in arguments if a != "--explainers" and a != "kernel_shap"]
     argv += [str(directory / a) if a == "missing.csv" else a for a in arguments]
     try:
         code = main(argv)

@@ -497,6 +497,8 @@ def compare(
             )
     n_players = feature_groups.n_groups if feature_groups is not None else adapter.n_features
     chosen, skipped = _resolve_explainers(explainers, adapter, feature_groups, n_players, exact_limit)
+    for _, explainer in chosen:  # a budget too small for the method is refused before any work
+        explainer.check_budget(n_players)
     metric_list = _resolve_metrics(metrics, feature_groups)
     _check_background_size(chosen, background_arr.shape[0])
     constant = _check_constant(adapter, X_arr, background_arr)

@@ -116,6 +116,13 @@ class Explainer(ParamsMixin):
     def _fit(self) -> None:
         """Subclass hook: precompute what :meth:`_explain` needs (after inputs are validated)."""
 
+    def check_budget(self, n_players: int) -> None:
+        """Raise :class:`~agnostic_xai.exceptions.BudgetError` when the parameters cannot work for
+        ``n_players`` features (or groups); cheap, called by ``compare`` before any model work.
+
+        The default accepts every budget; sampling explainers override it.
+        """
+
     # ------------------------------------------------------------------ explain
     def explain(self, X: Any, *, target: Any = None) -> Attribution:
         """Explain rows ``X``.

@@ -126,9 +126,13 @@ class KernelShap(Explainer):
         self.summary_weights_ = data.weights.copy()
         self.explainer_ = shap.KernelExplainer(model_function(self.adapter_), data, link="identity")
 
-    def _check_budget(self) -> int | str:
+    def check_budget(self, n_players: int) -> None:
+        """Refuse an ``n_samples`` too small for ``n_players`` (called by ``compare`` before any work)."""
+        self._check_budget(n_players)
+
+    def _check_budget(self, players: int | None = None) -> int | str:
         n_samples = self.n_samples
-        players = self.n_attributed_
+        players = self.n_attributed_ if players is None else players
         if isinstance(n_samples, str):
             if n_samples != "auto":
                 raise InvalidInputError(f"n_samples must be a positive int or 'auto', got {n_samples!r}.")

@@ -66,18 +66,23 @@ class PermutationShap(Explainer):
     def _fit(self) -> None:
         self.masker_ = background_masker(self.background_, self.groups_)
 
-    def _check_budget(self) -> int | str:
+    def check_budget(self, n_players: int) -> None:
+        """Refuse a ``max_evals`` too small for ``n_players`` (called by ``compare`` before any work)."""
+        self._check_budget(n_players)
+
+    def _check_budget(self, players: int | None = None) -> int | str:
         max_evals = self.max_evals
+        players = self.n_attributed_ if players is None else players
         if isinstance(max_evals, str):
             if max_evals != "auto":
                 raise InvalidInputError(f"max_evals must be a positive int or 'auto', got {max_evals!r}.")
             return max_evals
         if isinstance(max_evals, bool) or not isinstance(max_evals, (int, np.integer)):
             raise InvalidInputError(f"max_evals must be a positive int or 'auto', got {max_evals!r}.")
-        needed = 2 * self.n_attributed_ + 1
+        needed = 2 * players + 1
         if max_evals < needed:
             raise BudgetError(
-                f"permutation_shap walks whole permutations of {self.n_attributed_} players, which costs "
+                f"permutation_shap walks whole permutations of {players} players, which costs "
                 f"2 p + 1 = {needed} evaluations each; max_evals={max_evals} is less. Raise max_evals, or group "
                 "the features (FeatureGroups) to have fewer players."
             )

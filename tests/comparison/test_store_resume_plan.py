@@ -95,11 +95,13 @@ def test_resume_needs_a_store_and_a_garbage_file_is_refused(task, tmp_path):
 
 def test_failed_cells_are_stored_and_retried_on_resume(task, tmp_path):
     path = tmp_path / "results.sqlite"
-    first = run(task, store=path, explainers={"kernel_shap": {"n_samples": 3}, "random": {}})
-    assert set(first.failures["explainer"]) == {"kernel_shap"}
+    # a metric that fails at run time (k beyond the 4 features); budgets are refused up front
+    options = dict(explainers={"random": {}}, metrics={**{m: {} for m in METRICS}, "shapley_topk": {"k": 99}})
+    first = run(task, store=path, **options)
+    assert set(first.failures["metric"]) == {"shapley_topk"}
     with ResultStore(path) as store:
         assert store.counts()["failed"] == 1
-    again = run(task, store=path, resume=True, explainers={"kernel_shap": {"n_samples": 3}, "random": {}})
+    again = run(task, store=path, resume=True, **options)
     assert again.config["resumed_cells"] == 1 + 3 and len(again.failures) == 1
 
 
@@ -137,10 +139,9 @@ def test_plan_above_the_limit_is_refused_unless_forced(task):
     assert len(run(task, max_model_rows=100, force=True).table) == 4 * 3 * 8
 
 
-def test_plan_shows_a_budget_error_before_the_run(task):
-    plan = run(task, explainers={"kernel_shap": {"n_samples": 3}}, plan_only=True)
-    status = plan.cells.set_index(["explainer", "metric"]).loc[("kernel_shap", ""), "status"]
-    assert status.startswith("BudgetError") and "p + 2" in status
+def test_a_budget_too_small_is_refused_before_planning(task):
+    with pytest.raises(BudgetError, match=r"p \+ 2"):
+        run(task, explainers={"kernel_shap": {"n_samples": 3}}, plan_only=True)
 
 
 def test_a_cell_past_the_memory_limit_fails_and_the_others_complete(task):
