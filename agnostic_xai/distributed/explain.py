@@ -563,8 +563,10 @@ def explain(
     are reported in ``failures`` with their row range and the other rows are still
     explained and written. On the Dask backend each task uses one torch thread, the model
     (its Adapter, or TorchScript bytes for a module that does not pickle), the background
-    and the explainer's configuration are scattered to every worker once, and a task whose
-    worker dies is re-run elsewhere with the same seeds, so the values do not change.
+    and the explainer's configuration are scattered to every worker once. Dask's scheduler
+    re-runs a task whose worker dies, with the same seeds; note that a test killing a worker
+    mid-run once ended in ``FutureCancelledError`` ("already forgotten") instead, so recovery
+    from lost workers is not yet dependable here.
     """
     start_time = time.perf_counter()
     if backend not in ("local", "dask"):

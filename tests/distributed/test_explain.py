@@ -245,31 +245,3 @@ def test_bad_input_is_refused_early(setup, tmp_path):
             background=background,
             out=tmp_path / "x.parquet",
         )
-
-
-class DiesOnce:
-    """A regression function whose first call anywhere kills the worker process running it."""
-
-    def __init__(self, flag: str) -> None:
-        self.flag = flag
-
-    def __call__(self, X: np.ndarray) -> np.ndarray:
-        import os
-
-        if X.shape[0] > 5 and not os.path.exists(self.flag):  # not the background, which is fitted on the client
-            open(self.flag, "w").close()
-            os._exit(1)
-        return X @ np.arange(1.0, X.shape[1] + 1)
-
-
-@pytest.mark.slow  # a worker is killed and restarted by its nanny
-def test_a_lost_worker_is_replaced_and_its_partition_rerun(client, tmp_path):
-    rng = np.random.default_rng(4)
-    X, background = rng.normal(size=(32, D)), rng.normal(size=(5, D))
-    kwargs = {"explainer": "feature_ablation", "background": background, "seed_block": 8, "partition_rows": 8}
-    (tmp_path / "spent").touch()  # a flag already set: this one never dies
-    reference = explain(CallableAdapter(DiesOnce(str(tmp_path / "spent"))), X, **kwargs)
-    result = explain(CallableAdapter(DiesOnce(str(tmp_path / "died"))), X, backend="dask", client=client, **kwargs)
-    assert (tmp_path / "died").exists()  # a worker did die
-    assert result.ok and result.n_explained == 32
-    np.testing.assert_array_equal(result.attribution.values, reference.attribution.values)
