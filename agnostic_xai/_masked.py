@@ -70,7 +70,9 @@ class MaskedModel:
         self._target_np = np.asarray(target, dtype=np.int64)
 
     def tensor(self, array: Any, dtype: torch.dtype | None = None) -> torch.Tensor:
-        """``array`` as a tensor on :attr:`device`."""
+        """``array`` as a tensor on :attr:`device` (a read-only array is copied, never shared)."""
+        if isinstance(array, np.ndarray) and not array.flags.writeable:
+            array = array.copy()
         return torch.as_tensor(array, dtype=dtype, device=self.device)
 
     def outputs(self, rows: torch.Tensor, masks: torch.Tensor, refs: torch.Tensor | None = None) -> torch.Tensor:

@@ -14,7 +14,7 @@ import numpy as np
 from .adapters.base import Adapter
 from .exceptions import BudgetError
 from .groups import FeatureGroups
-from .removal import DEFAULT_MAX_ROWS, coalition_values
+from .removal import coalition_values
 
 __all__ = ["MAX_EXACT_FEATURES", "coalition_matrix", "shapley_weights", "check_exact_budget", "enumerate_shapley"]
 
@@ -65,7 +65,7 @@ def enumerate_shapley(
     target: np.ndarray,
     *,
     groups: FeatureGroups | None = None,
-    max_rows: int = DEFAULT_MAX_ROWS,
+    max_rows: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact Shapley values of validated rows against a reference set.
 
@@ -87,8 +87,8 @@ def enumerate_shapley(
         Explained output of each row.
     groups : FeatureGroups, optional
         Players are these groups instead of the columns.
-    max_rows : int
-        Model rows per evaluation block.
+    max_rows : int, optional
+        Model rows per evaluation block. None: 65,536, or 2**20 for a torch model on a CUDA device (:func:`agnostic_xai.removal.block_rows`).
 
     Returns
     -------

@@ -78,3 +78,17 @@ def test_shapley_weights_sum_to_the_efficiency_identity():
     coalitions = coalition_matrix(5)
     phi = coalitions.sum(1).astype(float) @ shapley_weights(coalitions)
     np.testing.assert_allclose(phi, np.ones(5), atol=1e-14)
+
+
+def test_block_rows_default_follows_the_device_and_refuses_nonsense():
+    from agnostic_xai.exceptions import InvalidInputError
+    from agnostic_xai.removal import DEFAULT_CUDA_MAX_ROWS, DEFAULT_MAX_ROWS, block_rows
+
+    cpu = wrap(make_mlp(3, 2, (4,), seed=0))
+    assert block_rows(None, cpu) == DEFAULT_MAX_ROWS
+    assert block_rows(None, wrap(lambda X: X[:, :1], feature_names=["a", "b", "c"])) == DEFAULT_MAX_ROWS  # no device
+    assert block_rows(123, cpu) == 123
+    assert DEFAULT_CUDA_MAX_ROWS > DEFAULT_MAX_ROWS
+    for bad in (0, -5, 2.5, True, "many"):
+        with pytest.raises(InvalidInputError, match="max_rows"):
+            block_rows(bad, cpu)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..exceptions import IncompatibleModelError, InvalidInputError
-from .base import DEFAULT_BATCH_SIZE, OUTPUTS, TASKS, Adapter
+from .base import DEFAULT_BATCH_SIZE, DEFAULT_CUDA_BATCH_SIZE, OUTPUTS, TASKS, Adapter
 from .callable_adapter import CallableAdapter
 from .sklearn_adapter import SklearnAdapter
 
@@ -21,6 +21,7 @@ __all__ = [
     "CallableAdapter",
     "wrap",
     "DEFAULT_BATCH_SIZE",
+    "DEFAULT_CUDA_BATCH_SIZE",
     "TASKS",
     "OUTPUTS",
 ]
@@ -72,7 +73,8 @@ def wrap(
     device : str or torch.device, optional
         Torch only: the device the module lives on (checked, never moved).
     batch_size : int, optional
-        Rows per model call (default :data:`DEFAULT_BATCH_SIZE`).
+        Rows per model call (default :data:`DEFAULT_BATCH_SIZE`, or
+        :data:`DEFAULT_CUDA_BATCH_SIZE` for a torch module on a CUDA device).
 
     Returns
     -------

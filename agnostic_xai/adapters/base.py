@@ -13,12 +13,17 @@ from .._threads import blas_single_threaded
 from .._validation import check_feature_names, check_matrix, check_target
 from ..exceptions import IncompatibleModelError, InvalidInputError, ModelOutputError
 
-__all__ = ["Adapter", "DEFAULT_BATCH_SIZE", "TASKS", "OUTPUTS"]
+__all__ = ["Adapter", "DEFAULT_BATCH_SIZE", "DEFAULT_CUDA_BATCH_SIZE", "TASKS", "OUTPUTS"]
 
 #: Rows per forward pass. Measured on 2 CPU cores for a 30-64-64-2 MLP (200k rows, numpy's
 #: BLAS limited to one thread): 256 rows 71 ms, 1,024 39 ms, 2,048 28 ms, 4,096 27.5 ms,
 #: 8,192 31 ms, one 200k-row batch 309 ms (``benchmarks/adapter_batch_size.py``).
 DEFAULT_BATCH_SIZE = 4096
+#: Rows per forward pass for a torch module on a CUDA device, where each pass costs a few
+#: kernel launches whatever its size. Measured on an H200 for the same MLP, explaining 143
+#: rows (``benchmarks/cuda_native.py``): exact_shapley on 10 groups took 1.98 ms/row at 4,096
+#: rows per pass, 0.215 at 65,536 and 0.099 at 262,144, with 304 MiB of GPU memory at peak.
+DEFAULT_CUDA_BATCH_SIZE = 262_144
 TASKS = ("classification", "regression")
 OUTPUTS = ("probability", "logit", "raw")
 

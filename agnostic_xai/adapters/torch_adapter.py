@@ -12,7 +12,7 @@ from torch import nn
 
 from .._threads import blas_single_threaded
 from ..exceptions import IncompatibleModelError, InvalidInputError, ModelOutputError
-from .base import Adapter
+from .base import DEFAULT_CUDA_BATCH_SIZE, Adapter
 
 __all__ = ["TorchAdapter"]
 
@@ -161,6 +161,8 @@ class TorchAdapter(Adapter):
                 f"(module.to({str(device)!r})): the adapter does not move your model."
             )
         self.device = torch.device(device) if device is not None else module_device
+        if batch_size is None and self.device.type == "cuda":
+            batch_size = DEFAULT_CUDA_BATCH_SIZE
 
         n_features = len(feature_names) if feature_names is not None else _first_in_features(module)
         if n_features is None:

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..removal import DEFAULT_MAX_ROWS, coalition_values, reference_set
+from ..removal import block_rows, coalition_values, reference_set
 from .base import Explainer, Explanation
 
 __all__ = ["FeatureAblation"]
@@ -43,8 +43,8 @@ class FeatureAblation(Explainer):
         What "feature removed" means; see :mod:`agnostic_xai.removal`.
     baseline : array-like of shape (d,), optional
         The reference row for ``removal="baseline"``.
-    max_rows : int
-        Model rows per evaluation block (bounds peak memory).
+    max_rows : int, optional
+        Model rows per evaluation block (bounds peak memory). None: 65,536, or 2**20 for a torch model on a CUDA device (:func:`agnostic_xai.removal.block_rows`).
 
     Attributes
     ----------
@@ -57,7 +57,7 @@ class FeatureAblation(Explainer):
     is_additive: ClassVar[bool] = False
     supports_groups: ClassVar[bool] = True
 
-    def __init__(self, *, removal: str = "marginal", baseline: Any = None, max_rows: int = DEFAULT_MAX_ROWS) -> None:
+    def __init__(self, *, removal: str = "marginal", baseline: Any = None, max_rows: int | None = None) -> None:
         self.removal = removal
         self.baseline = baseline
         self.max_rows = max_rows
@@ -73,7 +73,7 @@ class FeatureAblation(Explainer):
         # Row j of `kept` keeps everything but unit j.
         kept = ~np.eye(p, dtype=bool)
         masks = self.groups_.expand(kept) if self.groups_ is not None else kept
-        removed = coalition_values(adapter, X, masks, self.reference_, target, max_rows=int(self.max_rows))
+        removed = coalition_values(adapter, X, masks, self.reference_, target, max_rows=block_rows(self.max_rows, adapter))
         rows = np.arange(X.shape[0])
         full = adapter._predict_validated(X)[rows, target]
         empty = adapter._predict_validated(self.reference_).mean(axis=0)[target]

@@ -8,7 +8,7 @@ import numpy as np
 
 from .._shapley import MAX_EXACT_FEATURES, check_exact_budget, enumerate_shapley
 from ..exceptions import InvalidInputError
-from ..removal import DEFAULT_MAX_ROWS, reference_set
+from ..removal import block_rows, reference_set
 from .base import Explainer, Explanation
 
 __all__ = ["ExactShapley"]
@@ -72,7 +72,7 @@ class ExactShapley(Explainer):
         removal: str = "marginal",
         baseline: Any = None,
         max_features: int = MAX_EXACT_FEATURES,
-        max_rows: int = DEFAULT_MAX_ROWS,
+        max_rows: int | None = None,
     ) -> None:
         self.removal = removal
         self.baseline = baseline
@@ -80,10 +80,10 @@ class ExactShapley(Explainer):
         self.max_rows = max_rows
 
     def _fit(self) -> None:
-        for name in ("max_features", "max_rows"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise InvalidInputError(f"{name} must be a positive int, got {value!r}.")
+        value = self.max_features
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise InvalidInputError(f"max_features must be a positive int, got {value!r}.")
+        block_rows(self.max_rows, self.adapter_)
         check_exact_budget(self.n_attributed_, int(self.max_features))
         self.reference_ = reference_set(
             self.removal, self.background_, self.baseline, n_features=self.adapter_.n_features
@@ -91,6 +91,7 @@ class ExactShapley(Explainer):
 
     def _explain(self, X: np.ndarray, target: np.ndarray) -> Explanation:
         values, base = enumerate_shapley(
-            self.adapter_, X, self.reference_, target, groups=self.groups_, max_rows=int(self.max_rows)
+            self.adapter_, X, self.reference_, target, groups=self.groups_,
+            max_rows=block_rows(self.max_rows, self.adapter_),
         )
         return Explanation(values=values, base_values=base)

@@ -9,7 +9,7 @@ import torch
 
 from .._masked import MaskedModel
 from ..exceptions import InvalidInputError
-from ..removal import DEFAULT_MAX_ROWS, reference_set
+from ..removal import block_rows, reference_set
 from .base import Explainer, Explanation
 
 __all__ = ["SamplingShapley"]
@@ -77,8 +77,8 @@ class SamplingShapley(Explainer):
         What "feature removed" means; see :mod:`agnostic_xai.removal`.
     baseline : array-like of shape (d,), optional
         The reference row for ``removal="baseline"``.
-    max_rows : int
-        Model rows built per evaluation block (bounds peak memory).
+    max_rows : int, optional
+        Model rows built per evaluation block (bounds peak memory). None: 65,536, or 2**20 for a torch model on a CUDA device (:func:`agnostic_xai.removal.block_rows`).
     random_state : int, numpy Generator or None
         Seed of the permutations and reference rows.
 
@@ -107,7 +107,7 @@ class SamplingShapley(Explainer):
         background_per_permutation: int | str | None = "auto",
         removal: str = "marginal",
         baseline: Any = None,
-        max_rows: int = DEFAULT_MAX_ROWS,
+        max_rows: int | None = None,
         random_state: Any = 0,
     ) -> None:
         self.n_permutations = n_permutations
@@ -119,10 +119,10 @@ class SamplingShapley(Explainer):
 
     # ------------------------------------------------------------------ fit
     def _fit(self) -> None:
-        for name, low in (("n_permutations", 2), ("max_rows", 1)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise InvalidInputError(f"{name} must be an int of at least {low}, got {value!r}.")
+        value = self.n_permutations
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 2:
+            raise InvalidInputError(f"n_permutations must be an int of at least 2, got {value!r}.")
+        block_rows(self.max_rows, self.adapter_)
         if self.n_permutations % 2:
             raise InvalidInputError(
                 f"n_permutations counts each permutation and its reverse, so it must be even; got "
@@ -193,7 +193,7 @@ class SamplingShapley(Explainer):
         total = torch.zeros((n, p), dtype=torch.float64, device=dev)
         squares = torch.zeros((n, p), dtype=torch.float64, device=dev)
         used_empty = torch.zeros(n, dtype=torch.float64, device=dev)
-        units_per_block = max(1, int(self.max_rows) // (2 * max(p - 1, 1) * k))
+        units_per_block = max(1, block_rows(self.max_rows, self.adapter_) // (2 * max(p - 1, 1) * k))
         for start in range(0, n * pairs, units_per_block):
             unit = torch.arange(start, min(start + units_per_block, n * pairs), device=dev)
             rows, pair = unit // pairs, unit % pairs

@@ -21,7 +21,7 @@ from ..adapters.base import Adapter
 from ..attribution import Attribution
 from ..exceptions import InvalidInputError
 from ..groups import FeatureGroups
-from ..removal import DEFAULT_MAX_ROWS, coalition_values, reference_set
+from ..removal import coalition_values, reference_set
 from .base import Metric
 
 __all__ = [
@@ -154,7 +154,7 @@ def masked_values(
     target: np.ndarray,
     *,
     full: np.ndarray | None = None,
-    max_rows: int = DEFAULT_MAX_ROWS,
+    max_rows: int | None = None,
 ) -> np.ndarray:
     """Coalition values ``v(x, mask)`` for per-row column masks ``(n, s, d)``; returns ``(n, s)``.
 

@@ -12,7 +12,7 @@ from ..adapters import wrap
 from ..attribution import Attribution
 from ..exceptions import InvalidInputError
 from ..groups import FeatureGroups
-from ..removal import DEFAULT_MAX_ROWS, reference_set
+from ..removal import reference_set
 
 __all__ = ["exact_shapley", "linear_shapley", "coalition_matrix", "shapley_weights", "MAX_EXACT_FEATURES"]
 
@@ -27,7 +27,7 @@ def exact_shapley(
     removal: str = "marginal",
     baseline: Any = None,
     max_features: int = MAX_EXACT_FEATURES,
-    max_rows: int = DEFAULT_MAX_ROWS,
+    max_rows: int | None = None,
 ) -> Attribution:
     """Exact Shapley values by enumerating every coalition of features (or groups).
 
@@ -58,8 +58,8 @@ def exact_shapley(
         The reference row for ``removal="baseline"``.
     max_features : int
         Refuse more features (or groups) than this.
-    max_rows : int
-        Model rows per evaluation block.
+    max_rows : int, optional
+        Model rows per evaluation block. None: 65,536, or 2**20 for a torch model on a CUDA device (:func:`agnostic_xai.removal.block_rows`).
 
     Returns
     -------
