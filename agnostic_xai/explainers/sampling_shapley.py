@@ -45,13 +45,6 @@ class SamplingShapley(Explainer):
       additive part of the model — which a permutation cannot change — is averaged over
       the whole of ``R`` exactly. With fewer reference rows per walk, the same budget buys
       more permutations, which is what reduces the interaction (ordering) variance.
-    * **Exact end strata** — a player's contribution when it joins first (``v({i}) − v(∅)``)
-      or last (``f(x) − v(N∖{i})``) costs ``2p`` coalitions over all reference rows per
-      row, and these are the strata where contributions differ most from the rest. With
-      ``exact_ends`` they are computed exactly and the walks estimate only the middle
-      strata (:meth:`_stratified`), the idea of KernelSHAP's complete enumeration of the
-      smallest and largest coalition sizes (Lundberg & Lee 2017) applied to permutation
-      sampling. For two players this makes the estimate exact.
     * **Exact efficiency** — along one walk the contributions telescope to
       ``f_t(x) − f_t(r)``; with balanced reference rows their mean is ``f_t(x) − v(∅)``, so
       ``v(∅) + Σφ = f_t(x)`` holds exactly for every seed. (When the counts do not divide,
@@ -71,7 +64,7 @@ class SamplingShapley(Explainer):
     the conservative side).
 
     Cost: ``n_permutations · (p − 1) · k + 1`` model rows per explained row (``k`` reference
-    rows per walk), ``2 · p · |R|`` more with exact ends, plus ``|R|`` rows once in :meth:`fit`.
+    rows per walk), plus ``|R|`` rows once in :meth:`fit`.
 
     Parameters
     ----------
@@ -80,9 +73,6 @@ class SamplingShapley(Explainer):
     background_per_permutation : int, "auto" or None
         Reference rows ``k`` averaged along each pair of walks. None uses all of ``R``
         (plain permutation sampling of the full game); ``"auto"`` uses ``min(|R|, 8)``.
-    exact_ends : bool or "auto"
-        Compute the first and last position strata exactly (see above). ``"auto"`` does
-        when they cost at most a quarter of the walks: ``8 · p · |R| ≤ n_permutations · (p − 1) · k``.
     removal : {"marginal", "mean", "baseline"}
         What "feature removed" means; see :mod:`agnostic_xai.removal`.
     baseline : array-like of shape (d,), optional
@@ -96,8 +86,6 @@ class SamplingShapley(Explainer):
     ----------
     reference_ : ndarray of shape (r, d)
         The reference rows removed columns are drawn from.
-    exact_ends_ : bool
-        Whether the end strata are computed exactly (``exact_ends`` resolved).
 
     References
     ----------
@@ -105,7 +93,6 @@ class SamplingShapley(Explainer):
     sampling. Computers & Operations Research 36(5).
     Mitchell, Cooper, Frank & Holmes (2022), Sampling permutations for Shapley value
     estimation. JMLR 23.
-    Lundberg & Lee (2017), A unified approach to interpreting model predictions. NeurIPS.
     """
 
     name: ClassVar[str] = "sampling_shapley"
@@ -118,7 +105,6 @@ class SamplingShapley(Explainer):
         *,
         n_permutations: int = 128,
         background_per_permutation: int | str | None = "auto",
-        exact_ends: bool | str = "auto",
         removal: str = "marginal",
         baseline: Any = None,
         max_rows: int | None = None,
@@ -126,7 +112,6 @@ class SamplingShapley(Explainer):
     ) -> None:
         self.n_permutations = n_permutations
         self.background_per_permutation = background_per_permutation
-        self.exact_ends = exact_ends
         self.removal = removal
         self.baseline = baseline
         self.max_rows = max_rows
@@ -157,14 +142,6 @@ class SamplingShapley(Explainer):
         elif isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise InvalidInputError(f"background_per_permutation must be a positive int, 'auto' or None, got {k!r}.")
         self.k_ = int(min(k, r))
-        p = self.n_attributed_
-        ends = self.exact_ends
-        if ends == "auto":
-            # Cheap: the 2p end coalitions over all r reference rows cost at most a quarter of the walks.
-            ends = 8 * p * r <= int(self.n_permutations) * (p - 1) * self.k_
-        elif not isinstance(ends, (bool, np.bool_)):
-            raise InvalidInputError(f"exact_ends must be True, False or 'auto', got {ends!r}.")
-        self.exact_ends_ = bool(ends) and p >= 2
         # f(r) for every reference row: the walks' first coalition (the empty one).
         self.reference_outputs_ = self.adapter_._predict_validated(self.reference_)
 
@@ -190,7 +167,6 @@ class SamplingShapley(Explainer):
         pairs = perms_np.shape[0]
         model = MaskedModel(self.adapter_, X, self.reference_, target)
         dev = model.device
-        expand = self._column_expansion(model)
 
         # Positions of each player in the forward walk and in its reverse: (pairs, 2, p).
         position = np.argsort(perms_np, axis=1)
@@ -198,7 +174,12 @@ class SamplingShapley(Explainer):
         # Coalition after step j (1..p-1) keeps the players at positions < j: (pairs, 2, p-1, p).
         steps = torch.arange(1, p, device=dev)
         kept = positions[:, :, None, :] < steps[None, None, :, None]
-        masks = expand(kept).reshape(pairs, 2 * (p - 1), -1)
+        if self.groups_ is not None:
+            column_group = np.empty(self.adapter_.n_features, dtype=np.int64)
+            for g, columns in enumerate(self.groups_.indices):
+                column_group[list(columns)] = g
+            kept = kept[..., model.tensor(column_group, torch.long)]
+        masks = kept.reshape(pairs, 2 * (p - 1), -1)
         refs = model.tensor(refs_np, torch.long)
 
         rows_all = torch.arange(n, device=dev)
@@ -209,14 +190,8 @@ class SamplingShapley(Explainer):
         target_t = model.target
         v_empty = ref_out[:, target_t].mean(dim=0)  # (n,)
 
-        # With exact ends, a pair's contribution of a player counts only when the player sits
-        # in the middle of its walks (a player first in one walk is last in the reverse).
-        ends = self.exact_ends_
-        middle = model.tensor((position >= 1) & (position <= p - 2), torch.float64)  # (pairs, p)
         total = torch.zeros((n, p), dtype=torch.float64, device=dev)
         squares = torch.zeros((n, p), dtype=torch.float64, device=dev)
-        total_middle = torch.zeros((n, p), dtype=torch.float64, device=dev)
-        squares_middle = torch.zeros((n, p), dtype=torch.float64, device=dev)
         used_empty = torch.zeros(n, dtype=torch.float64, device=dev)
         units_per_block = max(1, block_rows(self.max_rows, self.adapter_) // (2 * max(p - 1, 1) * k))
         for start in range(0, n * pairs, units_per_block):
@@ -236,10 +211,6 @@ class SamplingShapley(Explainer):
             total.index_add_(0, rows, contribution)
             squares.index_add_(0, rows, contribution * contribution)
             used_empty.index_add_(0, rows, first.mean(dim=1))
-            if ends:
-                weighted = contribution * middle[pair]
-                total_middle.index_add_(0, rows, weighted)
-                squares_middle.index_add_(0, rows, weighted * contribution)
 
         mean = total / pairs
         # Zero-mean correction restoring v(∅) + Σφ = f(x) when reference rows were not used equally often.
@@ -249,10 +220,6 @@ class SamplingShapley(Explainer):
             standard_error = (variance / pairs).sqrt()
         else:
             standard_error = torch.full_like(mean, float("nan"))
-        if ends:
-            mean, standard_error = self._stratified(
-                model, expand, f_x, v_empty, mean, standard_error, total_middle, squares_middle, middle.sum(dim=0)
-            )
         return Explanation(
             values=mean.cpu().numpy(),
             base_values=v_empty.cpu().numpy(),
@@ -260,66 +227,5 @@ class SamplingShapley(Explainer):
                 "standard_error": standard_error.cpu().numpy(),
                 "n_permutations": int(self.n_permutations),
                 "background_per_permutation": k,
-                "exact_ends": bool(ends),
             },
         )
-
-    def _column_expansion(self, model: MaskedModel) -> Any:
-        """A function taking player masks ``(..., p)`` to column masks ``(..., d)``."""
-        if self.groups_ is None:
-            return lambda kept: kept
-        column_group = np.empty(self.adapter_.n_features, dtype=np.int64)
-        for g, columns in enumerate(self.groups_.indices):
-            column_group[list(columns)] = g
-        index = model.tensor(column_group, torch.long)
-        return lambda kept: kept[..., index]
-
-    def _stratified(
-        self,
-        model: MaskedModel,
-        expand: Any,
-        f_x: torch.Tensor,
-        v_empty: torch.Tensor,
-        plain: torch.Tensor,
-        plain_error: torch.Tensor,
-        total_middle: torch.Tensor,
-        squares_middle: torch.Tensor,
-        count: torch.Tensor,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The position-stratified estimate: exact first and last strata, sampled middle ones.
-
-        ``φ_i = (1/p) Σ_{s=0}^{p-1} μ_i(s)`` with ``μ_i(s)`` the mean marginal contribution of
-        ``i`` joining a coalition of ``s`` players. ``μ_i(0) = v({i}) − v(∅)`` and
-        ``μ_i(p−1) = f(x) − v(N∖{i})`` are computed exactly over all reference rows (``2p``
-        coalitions per row); the mean of the middle strata is estimated by the walks'
-        contributions of ``i`` from the pairs that put it in the middle, whose positions and
-        predecessor sets are then uniform over those strata. A player never in the middle
-        (probability ``(2/p)^pairs``) keeps its plain permutation estimate. The zero-mean
-        residual ``f(x) − v(∅) − Σφ`` is shared equally, which restores efficiency.
-        """
-        n, p = plain.shape
-        dev = model.device
-        r = self.reference_.shape[0]
-        players = torch.eye(p, dtype=torch.bool, device=dev)
-        end_masks = expand(torch.cat([players, ~players]))  # (2p, d): each {i}, then each N∖{i}
-        values = torch.empty((n, 2 * p), dtype=torch.float64, device=dev)
-        rows_per_block = max(1, block_rows(self.max_rows, self.adapter_) // (2 * p * r))
-        for start in range(0, n, rows_per_block):
-            rows = torch.arange(start, min(start + rows_per_block, n), device=dev)
-            values[rows] = model.outputs(rows, end_masks).mean(dim=2)
-        single, all_but = values[:, :p], values[:, p:]
-        ends = (single - v_empty[:, None]) + (f_x[:, None] - all_but)
-        if p == 2:  # no middle strata: the two ends are the whole Shapley value
-            return ends / 2, torch.zeros_like(ends)
-        seen = count > 0
-        safe = count.clamp_min(1.0)
-        middle_mean = total_middle / safe
-        estimate = torch.where(seen, ends / p + (p - 2) / p * middle_mean, plain)
-        variance = (squares_middle / safe - middle_mean**2).clamp_min(0.0) * safe / (safe - 1).clamp_min(1.0)
-        error = torch.where(count > 1, (p - 2) / p * (variance / safe).sqrt(), torch.full_like(estimate, float("nan")))
-        error = torch.where(seen, error, plain_error)
-        residual = (f_x - v_empty) - estimate.sum(dim=1)
-        estimate = estimate + residual[:, None] / p
-        # Sharing the residual mixes in the other players' errors: Var = σ_i²(1 − 2/p) + Σ_j σ_j² / p².
-        error = (error**2 * (1 - 2 / p) + (error**2).sum(dim=1, keepdim=True) / p**2).sqrt()
-        return estimate, error
