@@ -51,6 +51,11 @@ class SamplingShapley(Explainer):
       the zero-mean term ``(mean of f_t(r) used − v(∅)) / p`` is added to each value, which
       restores efficiency and keeps the estimate unbiased.)
 
+    Computing the first and last position strata exactly (KernelSHAP's enumeration of the
+    smallest and largest coalitions, moved to permutations) was measured and left out: it is
+    unbiased, but estimating only the middle strata loses the telescoping above, and the
+    error rose by 10–40% at equal budget (``benchmarks/README.md``).
+
     The same permutations and reference rows are used for every explained row: each row's
     estimate is unbiased on its own (the shared randomness only correlates different
     rows' errors), a row gets the same values whether it is explained alone or in a
