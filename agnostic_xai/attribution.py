@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -151,6 +151,70 @@ class Attribution:
             extras=extras,
         )
 
+    @classmethod
+    def concatenate(cls, parts: Sequence[Attribution]) -> Attribution:
+        """The records of consecutive row chunks of one explanation, as one record in their order.
+
+        Parameters
+        ----------
+        parts : sequence of Attribution
+            Records of the same method, output, features and groups (explained rows of one
+            table, cut into chunks).
+
+        Returns
+        -------
+        Attribution
+            Rows, values, base values, targets and per-row extras (arrays whose first axis
+            has one entry per row, such as ``standard_error``) concatenated; ``seconds`` and
+            ``model_rows`` summed. Other extras are kept when every part holds the same value
+            (a budget, say) and dropped otherwise. ``params`` are those of the first part. A
+            single part is returned as it is.
+
+        Raises
+        ------
+        InvalidInputError
+            No parts, something that is not an Attribution, or parts that explain different
+            features, outputs or methods.
+        """
+        parts = list(parts)
+        if not parts:
+            raise InvalidInputError("Attribution.concatenate needs at least one record.")
+        for part in parts:
+            if not isinstance(part, Attribution):
+                raise InvalidInputError(f"Attribution.concatenate takes Attributions, got {type(part).__name__}.")
+        first = parts[0]
+        if len(parts) == 1:
+            return first
+        for part in parts[1:]:
+            if (part.feature_names, part.method, part.output) != (first.feature_names, first.method, first.output):
+                raise InvalidInputError(
+                    "Attribution.concatenate needs records of the same method, output and features; got "
+                    f"{first.method!r}/{first.output!r} and {part.method!r}/{part.output!r}."
+                )
+            if part.groups != first.groups or part.data.shape[1] != first.data.shape[1]:
+                raise InvalidInputError("Attribution.concatenate needs records of the same feature groups and columns.")
+
+        def per_row(value: Any, part: Attribution) -> bool:
+            return isinstance(value, np.ndarray) and value.ndim >= 1 and value.shape[0] == part.n_rows
+
+        extras: dict[str, Any] = {}
+        for key, value in first.extras.items():
+            values = [part.extras.get(key, _MISSING) for part in parts]
+            if all(per_row(v, part) for v, part in zip(values, parts)):
+                extras[key] = np.concatenate(values)
+            elif all(_same(v, value) for v in values[1:]):
+                extras[key] = value
+        return replace(
+            first,
+            values=np.concatenate([part.values for part in parts]),
+            base_values=np.concatenate([part.base_values for part in parts]),
+            data=np.concatenate([part.data for part in parts]),
+            target=np.concatenate([part.target for part in parts]),
+            seconds=sum(part.seconds for part in parts),
+            model_rows=sum(part.model_rows for part in parts),
+            extras=extras,
+        )
+
     def __repr__(self) -> str:
         return (
             f"Attribution(method={self.method!r}, rows={self.n_rows}, features={self.n_features}, "
@@ -279,6 +343,23 @@ class Attribution:
                     tuple(groups["names"]), tuple(tuple(c) for c in groups["indices"]), tuple(groups["feature_names"])
                 ),
             )
+
+
+_MISSING = object()
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two extras hold the same value (arrays by shape and content)."""
+    if a is _MISSING or b is _MISSING:
+        return False
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
+            return False
+        return np.array_equal(a, b, equal_nan=a.dtype.kind == b.dtype.kind == "f")
+    try:
+        return bool(a == b)
+    except Exception:  # values without a plain truth value
+        return False
 
 
 def _jsonable(value: Any, what: str) -> Any:

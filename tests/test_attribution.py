@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -106,3 +108,42 @@ def test_additivity_gap_and_to_frame(linear_setup):
     first = frame[frame.row == 0]
     np.testing.assert_allclose(first.value, record.values[0])
     np.testing.assert_allclose(first.feature_value, X[0])
+
+
+def test_concatenate_joins_row_chunks_in_order(rng):
+    record = make_record(rng, n=7, extras={"delta": rng.normal(size=7), "standard_error": rng.normal(size=(7, 3)),
+                                           "n_permutations": 8, "budget": np.arange(3.0), "note": "ok"})
+    parts = [record[0:3], record[3:6], record[6:7]]
+    parts = [replace(part, seconds=0.5, model_rows=10 + i) for i, part in enumerate(parts)]
+    joined = Attribution.concatenate(parts)
+    for name in ("values", "base_values", "data", "target"):
+        np.testing.assert_array_equal(getattr(joined, name), getattr(record, name))
+    np.testing.assert_array_equal(joined.extras["delta"], record.extras["delta"])
+    np.testing.assert_array_equal(joined.extras["standard_error"], record.extras["standard_error"])
+    # Extras that are not per row are kept when every chunk holds the same value.
+    assert joined.extras["n_permutations"] == 8 and joined.extras["note"] == "ok"
+    np.testing.assert_array_equal(joined.extras["budget"], np.arange(3.0))
+    assert (joined.seconds, joined.model_rows) == (1.5, 33)
+    assert (joined.method, joined.output, joined.feature_names) == (record.method, record.output, record.feature_names)
+    assert joined.params is not parts[0].params and joined.params.keys() == record.params.keys()
+    assert Attribution.concatenate([record]) is record
+
+
+def test_concatenate_drops_extras_that_differ_and_refuses_mismatched_records(rng):
+    a, b = make_record(rng, n=2), make_record(rng, n=3)
+    b = replace(b, extras={**b.extras, "fidelity": 0.5})
+    joined = Attribution.concatenate([a, b])
+    assert "fidelity" not in joined.extras and joined.extras["delta"].shape == (5,)
+    assert joined.n_rows == 5
+    with pytest.raises(InvalidInputError, match="at least one"):
+        Attribution.concatenate([])
+    with pytest.raises(InvalidInputError, match="takes Attributions"):
+        Attribution.concatenate([a, "b"])
+    with pytest.raises(InvalidInputError, match="same method"):
+        Attribution.concatenate([a, replace(b, method="other")])
+    with pytest.raises(InvalidInputError, match="same method, output"):
+        Attribution.concatenate([a, replace(b, output="probability")])
+    groups = FeatureGroups.from_prefixes(["a_1", "a_2", "b"])
+    grouped = make_record(rng, n=2, values=rng.normal(size=(2, 2)), feature_names=groups.names, groups=groups)
+    with pytest.raises(InvalidInputError, match="same method"):
+        Attribution.concatenate([a, grouped])

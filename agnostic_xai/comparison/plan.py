@@ -107,10 +107,18 @@ def make_plan(
     limits: tuple[float | None, int | None],
     wants_reference: bool,
     max_model_rows: int | None,
+    *,
+    row_chunk: int | None = None,
 ) -> Plan:
-    """Calibrate every cell on one row and scale to ``X``'s rows (see the module docstring)."""
+    """Calibrate every cell on one row and scale to ``X``'s rows (see the module docstring).
+
+    An explainer's fixed cost per ``explain`` call is counted once per row chunk.
+    """
+    from .chunks import row_chunks
+
     began = time.perf_counter()
     n = X.shape[0]
+    calls = len(row_chunks(n, row_chunk))
     k = min(2, n)
     lines: list[dict[str, Any]] = []
     reference = None
@@ -147,7 +155,7 @@ def make_plan(
             lines.append(_line(name, "", np.nan, np.nan, _status(exc)))
             lines.extend(_line(name, m, np.nan, np.nan, "explainer failed") for m, _ in metrics)
             continue
-        rows, seconds, status = _scale(costs, n, k)
+        rows, seconds, status = _scale(costs, n, k, calls)
         lines.append(_line(name, "", fit_rows + rows, fit_seconds + seconds, status))
         for metric_name, metric in metrics:
             metric = clone(metric)
@@ -184,17 +192,17 @@ def make_plan(
     return plan
 
 
-def _scale(costs: list[tuple[int, float]], n: int, k: int) -> tuple[float, float, str]:
-    """Model rows and seconds for ``n`` rows from costs on 1 and ``k`` rows: ``a + b·n``."""
+def _scale(costs: list[tuple[int, float]], n: int, k: int, calls: int = 1) -> tuple[float, float, str]:
+    """Model rows and seconds for ``n`` rows in ``calls`` calls from costs on 1 and ``k`` rows: ``calls·a + b·n``."""
     (rows_1, seconds_1), (rows_k, seconds_k) = costs
     if k == 1:
         return rows_1 * n, seconds_1 * n, "ok"
     rows_per = rows_k - rows_1
-    rows = max(rows_1 - rows_per, 0) + rows_per * n
+    rows = calls * max(rows_1 - rows_per, 0) + rows_per * n
     seconds_per = seconds_k - seconds_1
     if seconds_per <= 0:  # timing noise on a cheap cell: charge the 2-row time per 2 rows
         seconds_per = seconds_k / 2
-    return rows, max(seconds_1 - seconds_per, 0.0) + seconds_per * n, "ok"
+    return rows, calls * max(seconds_1 - seconds_per, 0.0) + seconds_per * n, "ok"
 
 
 def _line(explainer: str, metric: str, rows: float, seconds: float, status: str) -> dict[str, Any]:

@@ -25,13 +25,21 @@ from ..attribution import Attribution
 from ..exceptions import AgnosticXAIError, BudgetError, InvalidInputError, SaturationWarning
 from ..explainers import Explainer
 from ..groups import FeatureGroups
+from .chunks import DEFAULT_ROW_CHUNK, check_row_chunk, explain_chunk, row_chunks, with_rows
 from .result import TABLE_COLUMNS, Comparison, empty_failures
 from .store import ResultStore, StoredExplainer, array_digest
 
 if TYPE_CHECKING:
     from .plan import Plan
 
-__all__ = ["compare", "CellTimeout", "CellMemoryError", "DEFAULT_EXACT_LIMIT", "SATURATION_SHARE"]
+__all__ = [
+    "DEFAULT_EXACT_LIMIT",
+    "DEFAULT_ROW_CHUNK",
+    "SATURATION_SHARE",
+    "CellMemoryError",
+    "CellTimeout",
+    "compare",
+]
 
 #: Share of explained rows with a saturated probability (0 or 1 to float32 precision) from
 #: which :func:`compare` warns (:class:`~agnostic_xai.exceptions.SaturationWarning`).
@@ -232,7 +240,14 @@ def _run_explainer(
     progress: Any,
     store: ResultStore | None = None,
     stored: StoredExplainer | None = None,
+    row_chunk: int | None = None,
 ) -> _Cell:
+    """Fit one explainer, explain the rows chunk by chunk, score the attribution with every metric.
+
+    The rows are explained in chunks of ``row_chunk`` (None: one call), each under the
+    comparison's limits (see :mod:`agnostic_xai.comparison.chunks`); the first chunk that
+    fails fails the explainer. Every error is caught and recorded in the cell's failures.
+    """
     if not isinstance(limits, tuple):  # a time limit alone (the form callers used before memory limits)
         limits = (limits, None)
     seed = derive_seed(root_seed, name) if getattr(explainer, "is_stochastic", False) else None
@@ -264,12 +279,30 @@ def _run_explainer(
                         fail(metric_name, "metric", exc)
                 pending = [(m, metric) for m, metric in pending if not getattr(metric, "requires_explainer", False)]
     else:
-        try:
-            with _limits(*limits):
-                explainer.fit(adapter, background, groups=groups)
-                cell.attribution = explainer.explain(X, target=targets)
-        except Exception as exc:  # one failing explainer never sinks a run
-            fail("", "explain", exc)
+        chunks = row_chunks(X.shape[0], row_chunk)
+        pieces: list[Attribution] = []
+        failure: dict[str, str] | None = None
+        for start, stop in chunks:  # one failing explainer never sinks a run
+            fitted = start > 0  # the explainer is fitted in the first chunk, under its limits
+            try:
+                with _limits(*limits):
+                    if start == 0:
+                        explainer.fit(adapter, background, groups=groups)
+                        fitted = True
+                    pieces.append(explain_chunk(explainer, X, targets, start, stop, root_seed, name))
+            except Exception as exc:
+                failure = _failure(name, "", "explain", exc)
+                failure = with_rows(failure, start, stop, len(chunks)) if fitted else failure
+                break
+        if failure is None:
+            try:
+                cell.attribution = Attribution.concatenate(pieces)
+            except Exception as exc:
+                failure = _failure(name, "", "explain", exc)
+        if failure is not None:
+            cell.failures.append(failure)
+            if store is not None:
+                store.put_failure(failure)
             if progress is not None:
                 progress.update(len(metrics))
             return cell
@@ -284,13 +317,10 @@ def _run_explainer(
         progress.update(len(done))
     for metric_name, metric in pending:
         try:
-            metric = clone(metric)
-            if "random_state" in metric.get_params():
-                metric.set_params(random_state=derive_seed(root_seed, name, metric_name))
-            if reference is not None and "reference" in metric.get_params():
-                metric.set_params(reference=reference)
-            with _limits(*limits):
-                result = metric(cell.attribution, adapter, background, explainer=explainer)
+            result = _run_metric(
+                name, metric_name, metric, cell.attribution, adapter, background, explainer, root_seed, limits,
+                reference,
+            )
         except Exception as exc:
             fail(metric_name, "metric", exc)
         else:
@@ -305,28 +335,51 @@ def _run_explainer(
     return cell
 
 
-def _run_explainer_in_worker(*args: Any) -> _Cell:
-    """:func:`_run_explainer` in a worker process: the cell must travel back by pickle.
+def _run_metric(
+    name: str,
+    metric_name: str,
+    metric: Any,
+    attribution: Attribution,
+    adapter: Adapter,
+    background: np.ndarray,
+    explainer: Any,
+    root_seed: int,
+    limits: tuple[float | None, int | None],
+    reference: Attribution | None,
+) -> Any:
+    """One metric cell: a clone of ``metric`` with its derived seed (and the ground truth), under the limits."""
+    metric = clone(metric)
+    if "random_state" in metric.get_params():
+        metric.set_params(random_state=derive_seed(root_seed, name, metric_name))
+    if reference is not None and "reference" in metric.get_params():
+        metric.set_params(reference=reference)
+    with _limits(*limits):
+        return metric(attribution, adapter, background, explainer=explainer)
 
-    A fitted explainer that cannot be pickled (one holding a compiled object of another
-    library) comes back unfitted, with its parameters; its scores are complete.
+
+def _portable_explainer(explainer: Any) -> Any:
+    """``explainer``, or its unfitted clone when it cannot be pickled (to travel back from a worker).
+
+    A fitted explainer holding a compiled object of another library does not pickle; it
+    comes back with its parameters, and its scores are complete.
     """
     import pickle
 
-    cell = _run_explainer(*args)
     try:
-        pickle.dumps(cell.explainer)
+        pickle.dumps(explainer)
     except Exception:
-        cell.explainer = clone(cell.explainer)
+        return clone(explainer)
+    return explainer
+
+
+def _run_explainer_in_worker(*args: Any) -> _Cell:
+    """:func:`_run_explainer` in a worker process: the cell must travel back by pickle.
+
+    See :func:`_portable_explainer`.
+    """
+    cell = _run_explainer(*args)
+    cell.explainer = _portable_explainer(cell.explainer)
     return cell
-
-
-def _run_explainer_task(name: str, explainer: Any, metrics: Any, stored: Any, *shared: Any) -> _Cell:
-    """One explainer's cell as a Dask task: the per-cell arguments first, the shared (scattered) ones after."""
-    adapter, X, background, targets, groups, seed, limits, reference, store = shared
-    return _run_explainer_in_worker(
-        name, explainer, metrics, adapter, X, background, targets, groups, seed, limits, reference, None, store, stored
-    )
 
 
 def _versions() -> dict[str, str]:
@@ -366,6 +419,7 @@ def compare(
     client: Any = None,
     max_model_rows: int | None = None,
     force: bool = False,
+    row_chunk: int | None = DEFAULT_ROW_CHUNK,
 ) -> Comparison | Plan:
     """Run explainers × metrics on one model, the same rows, output, target and background.
 
@@ -400,23 +454,37 @@ def compare(
     n_jobs : int
         Explainers run in parallel processes when > 1 (results identical to ``n_jobs=1``).
     backend : {"local", "dask"}
-        ``"dask"`` runs each explainer and its metrics as a task on a Dask cluster (the
-        adapter, rows, background and ground truth are scattered to every worker once);
-        results are identical to the local backend. On workers the time limit is checked
-        when a cell returns (SIGALRM needs the main thread).
+        ``"dask"`` makes every row chunk of every explainer and every explainer × metric
+        cell a task on a Dask cluster: an explainer's chunks run in parallel, are joined in
+        row order on the cluster, and each metric task scores the joined attribution
+        (metrics that re-run the explainer re-fit it in their task with the same seed). The
+        adapter, rows, background and ground truth go to every worker once; results come
+        back to this process (and to ``store``) as they complete. The scores and
+        attributions are identical, bit for bit, to the local backend's with the same
+        ``seed`` and ``row_chunk``. On workers the limits are checked when a task returns
+        (SIGALRM needs the main thread).
     client : distributed.Client, optional
         The cluster for ``backend="dask"``; by default a LocalCluster is started and closed.
+    row_chunk : int or None
+        Rows explained per ``explain`` call (default :data:`DEFAULT_ROW_CHUNK`, 128), on
+        every backend; on Dask, each chunk is one task. A stochastic explainer's chunk
+        starting at row ``s > 0`` is seeded with ``derive_seed(seed, name, str(s))`` and the
+        first with the explainer's own seed, so the values depend on ``row_chunk`` (when
+        there are more rows than it) but never on the backend or the number of workers
+        (see :mod:`agnostic_xai.comparison.chunks`). None explains all rows in one call.
     progress : bool
         A tqdm progress bar over the cells (only when attached to a terminal).
     time_limit : float, optional
-        Seconds allowed per explainer and per metric cell; a cell past it is recorded as failed.
+        Seconds allowed per row chunk of an explainer (the first, or on Dask each, chunk
+        including the explainer's fit) and per metric cell; an explainer with a chunk past
+        it, or a metric cell past it, is recorded as failed.
     n_background : int
         Background rows sampled from ``X`` when ``background`` is None.
     exact_limit : int
         Exact Shapley values (the ground truth for ``shapley_*`` metrics) are computed when the
         number of features or groups is at most this.
     memory_limit : int, optional
-        Bytes by which one explainer or metric cell may grow the process's resident memory;
+        Bytes by which one row chunk or metric cell may grow the process's resident memory;
         a cell past it is recorded as failed (:class:`CellMemoryError`). Checked every
         :data:`MEMORY_CHECK_INTERVAL` seconds while the cell runs (see :func:`_limits`), so a
         single huge allocation can overshoot before it is caught.
@@ -482,6 +550,7 @@ def compare(
         raise InvalidInputError(f"n_background must be a positive int, got {n_background!r}.")
     if resume and store is None:
         raise InvalidInputError("resume=True needs store=<path of the results file> to resume from.")
+    row_chunk = check_row_chunk(row_chunk)
     if background is None:
         rng = np.random.default_rng(derive_seed(seed, "background"))
         size = min(int(n_background), X_arr.shape[0])
@@ -521,7 +590,7 @@ def compare(
 
         plan = make_plan(
             chosen, metric_list, adapter, X_arr, background_arr, targets, feature_groups, seed, limits,
-            wants_reference, max_model_rows,
+            wants_reference, max_model_rows, row_chunk=row_chunk,
         )
         if plan_only:
             return plan
@@ -533,7 +602,7 @@ def compare(
         result_store = ResultStore(
             store,
             _store_document(adapter, X_arr, background_arr, targets, predictions, feature_groups, chosen,
-                            metric_list, seed, exact_limit),
+                            metric_list, seed, exact_limit, row_chunk),
             resume=resume,
         )
 
@@ -563,19 +632,17 @@ def compare(
     arguments = (adapter, X_arr, background_arr, targets, feature_groups, seed, limits, reference)
     try:
         if backend == "dask":
-            from ..distributed import dask_client, run_cells_dask
+            from ..distributed import dask_client
+            from .on_dask import run_compare_dask
 
             with dask_client(client) as dask:
-                cells = run_cells_dask(
-                    dask,
-                    _run_explainer_task,
-                    [(name, ex, metric_list, stored[name]) for name, ex in chosen],
-                    (*arguments, result_store),
-                    on_result=(lambda i, cell: bar.update(max(1, len(metric_list)))) if bar is not None else None,
+                cells = run_compare_dask(
+                    dask, chosen, metric_list, arguments, row_chunk, stored, result_store,
+                    progress=bar.update if bar is not None else None,
                 )
         elif n_jobs == 1 or len(chosen) < 2:
             cells = [
-                _run_explainer(name, ex, metric_list, *arguments, bar, result_store, stored[name])
+                _run_explainer(name, ex, metric_list, *arguments, bar, result_store, stored[name], row_chunk)
                 for name, ex in chosen
             ]
         else:
@@ -584,7 +651,9 @@ def compare(
             runner = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")
             cells = []
             jobs = (
-                delayed(_run_explainer_in_worker)(name, ex, metric_list, *arguments, None, result_store, stored[name])
+                delayed(_run_explainer_in_worker)(
+                    name, ex, metric_list, *arguments, None, result_store, stored[name], row_chunk
+                )
                 for name, ex in chosen
             )
             for cell in runner(jobs):
@@ -665,6 +734,7 @@ def compare(
         "time_limit": time_limit,
         "n_jobs": int(n_jobs),
         "backend": backend,
+        "row_chunk": row_chunk,
         "exact_limit": int(exact_limit),
         "ground_truth": reference is not None,
         "memory_limit": None if memory_limit is None else int(memory_limit),
@@ -762,15 +832,21 @@ def _store_document(
     metrics: list[tuple[str, Any]],
     seed: int,
     exact_limit: int,
+    row_chunk: int | None = None,
 ) -> dict[str, Any]:
-    """What identifies a comparison's results (see :mod:`agnostic_xai.comparison.store`)."""
+    """What identifies a comparison's results (see :mod:`agnostic_xai.comparison.store`).
+
+    ``row_chunk`` is part of it when it splits the rows (the values then depend on it); a
+    comparison explained in one call per explainer keeps the document, and so the stores,
+    it always had.
+    """
 
     def described(obj: Any) -> dict[str, Any]:
         return {"class": f"{type(obj).__module__}.{type(obj).__qualname__}", "params": obj.get_params()}
 
     with np.errstate(over="ignore"):  # outputs beyond float32's range hash as inf
         outputs = array_digest(predictions.astype(np.float32))
-    return {
+    document = {
         "format": "agnostic-xai comparison store",
         "X": array_digest(X),
         "background": array_digest(background),
@@ -792,3 +868,6 @@ def _store_document(
         "seed": int(seed),
         "exact_limit": int(exact_limit),
     }
+    if len(row_chunks(X.shape[0], row_chunk)) > 1:
+        document["row_chunk"] = row_chunk
+    return document

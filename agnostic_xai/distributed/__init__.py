@@ -2,14 +2,15 @@
 
 :func:`explain` explains every row of a table, in partitions, in this process or on Dask
 workers, with the same values whatever the backend and the partitioning.
-:func:`run_cells_dask` runs ``compare``'s per-explainer work as Dask tasks. Dask is an
+:func:`run_tasks_dask` runs ``compare``'s row chunks and metric cells as Dask tasks
+(:func:`run_cells_dask`: independent calls of one function). Dask is an
 optional dependency (``pip install agnostic-xai[dask]``), imported only when a Dask backend
 is used.
 """
 
 from __future__ import annotations
 
-from .cells import run_cells_dask
+from .cells import After, Task, TaskError, run_cells_dask, run_tasks_dask
 from .cluster import MissingDependencyError, dask_client
 from .explain import (
     DEFAULT_PARTITION_ROWS,
@@ -22,10 +23,14 @@ from .explain import (
 __all__ = [
     "DEFAULT_PARTITION_ROWS",
     "DEFAULT_SEED_BLOCK",
+    "After",
     "ExplainResult",
     "MissingDependencyError",
     "PartitionFailure",
+    "Task",
+    "TaskError",
     "dask_client",
     "explain",
     "run_cells_dask",
+    "run_tasks_dask",
 ]

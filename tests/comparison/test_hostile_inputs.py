@@ -67,6 +67,7 @@ def test_bad_arguments(task):
         (dict(background=X.iloc[:1], explainers=["lime"]), "background has 1 row.*lime need at least 2"),
         (dict(memory_limit=0), "memory_limit must be a positive int"),
         (dict(max_model_rows=-1), "max_model_rows must be a positive int"),
+        (dict(row_chunk=0), "row_chunk must be a positive int"),
         (dict(time_limit=float("nan")), "time_limit must be positive"),
         (dict(n_background=0), "n_background must be a positive int"),
         (dict(y=np.zeros(3)), "y must have one label per row"),

@@ -12,7 +12,7 @@ import torch
 
 from agnostic_xai import wrap
 from agnostic_xai.comparison.runner import _resolve_metrics, _run_explainer
-from agnostic_xai.distributed import run_cells_dask
+from agnostic_xai.distributed import After, Task, TaskError, run_cells_dask, run_tasks_dask
 from agnostic_xai.exceptions import InvalidInputError
 from agnostic_xai.explainers import get
 from agnostic_xai.testing import make_mlp
@@ -36,6 +36,18 @@ def where_and_which(i: int, shared: np.ndarray) -> tuple[int, int, int, int]:
 
 def fails(i: int) -> None:
     raise RuntimeError(f"cell {i} failed")
+
+
+def block(start: int, stop: int, shared: np.ndarray) -> np.ndarray:
+    return shared[start:stop] * 2
+
+
+def join(*blocks: np.ndarray) -> np.ndarray:
+    return np.concatenate(blocks)
+
+
+def total(values: np.ndarray, shared: np.ndarray) -> float:
+    return float(values.sum() + shared[0])
 
 
 def test_comparison_cells_match_the_local_run(client):
@@ -86,3 +98,45 @@ def test_errors_and_bad_arguments(client):
         run_cells_dask(object(), fails, [(1,)])
     with pytest.raises(InvalidInputError, match="retries"):
         run_cells_dask(client, fails, [(1,)], retries=-1)
+
+
+def test_tasks_run_after_their_dependencies_and_only_asked_results_come_back(client):
+    shared = np.arange(10.0) + 1
+    tasks = [
+        Task(block, (0, 4), gather=False, name="test-block"),
+        Task(block, (4, 10), gather=False, name="test-block"),
+        Task(join, (After(0), After(1)), shared=False, name="test-join"),
+        Task(total, (After(2),), name="test-total"),
+    ]
+    seen = []
+    with distributed.get_task_stream(client) as stream:
+        results = run_tasks_dask(client, tasks, (shared,), on_result=lambda i, r: seen.append(i))
+    assert results[:2] == [None, None]
+    np.testing.assert_array_equal(results[2], 2 * shared)
+    assert results[3] == 2 * shared.sum() + 1
+    assert sorted(seen) == [2, 3]  # intermediate results stay on the cluster
+    prefixes = sorted(record["key"].rsplit("-", 1)[0] for record in stream.data)
+    assert prefixes == ["test-block", "test-block", "test-join", "test-total"]
+
+
+def test_failed_tasks_and_their_dependents_are_returned_as_errors_when_asked(client):
+    tasks = [Task(fails, (7,), shared=False), Task(join, (After(0),), shared=False), Task(block, (0, 2))]
+    results = run_tasks_dask(client, tasks, (np.ones(3),), errors="return")
+    assert results[0] == TaskError("RuntimeError", "cell 7 failed") == results[1]
+    np.testing.assert_array_equal(results[2], [2.0, 2.0])
+    with pytest.raises(RuntimeError, match="cell 7 failed"):  # errors="raise", even for an intermediate task
+        run_tasks_dask(client, [Task(fails, (7,), shared=False, gather=False)])
+
+
+def test_task_graphs_are_checked(client):
+    with pytest.raises(InvalidInputError, match="earlier ones only"):
+        run_tasks_dask(client, [Task(join, (After(0),))])
+    with pytest.raises(InvalidInputError, match="earlier ones only"):
+        run_tasks_dask(client, [Task(join, ()), Task(join, (After(-1),))])
+    with pytest.raises(InvalidInputError, match="Task objects"):
+        run_tasks_dask(client, [(join, ())])
+    with pytest.raises(InvalidInputError, match="callable"):
+        run_tasks_dask(client, [Task("join")])
+    with pytest.raises(InvalidInputError, match="errors must be"):
+        run_tasks_dask(client, [], errors="ignore")
+    assert run_tasks_dask(client, []) == []
