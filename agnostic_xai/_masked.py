@@ -126,14 +126,14 @@ class MaskedModel:
             for start in range(0, n, size):
                 stop = min(start + size, n)
                 try:
-                    out = adapter.torch_output(flat[start:stop])
+                    out = adapter.torch_selected(flat[start:stop], target[start:stop])
                 except Exception as exc:  # the user's model raised
                     raise ModelOutputError(f"The model raised {type(exc).__name__}: {exc}") from exc
-                if out.ndim != 2 or out.shape[0] != stop - start:
+                if out.shape != (stop - start,):
                     raise ModelOutputError(
-                        f"The model returned shape {tuple(out.shape)} for {stop - start} rows; expected (n, k)."
+                        f"The model returned {tuple(out.shape)} selected outputs for {stop - start} rows."
                     )
-                selected[start:stop] = out.gather(1, target[start:stop, None]).squeeze(1)
+                selected[start:stop] = out
         if not bool(torch.isfinite(selected).all()):
             bad = int((~torch.isfinite(selected)).sum())
             raise ModelOutputError(f"The model returned NaN or infinite values for {bad} of {n} rows.")

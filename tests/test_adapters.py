@@ -280,3 +280,31 @@ def test_traced_module_width_is_read_from_its_weights(mlp_classifier, rng):
     X = rng.normal(size=(4, 5))
     assert adapter.n_features == 5
     np.testing.assert_allclose(adapter.predict(X), raw_forward(mlp_classifier, X), atol=1e-12)
+
+
+@pytest.mark.parametrize("outputs", [1, 2, 3])
+@pytest.mark.parametrize("head", [None, "softmax", "log_softmax"])
+@pytest.mark.parametrize("output", ["probability", "logit", "raw"])
+def test_selected_output_is_the_selected_column_of_the_output(outputs, head, output):
+    """The masked-evaluation shortcut agrees with torch_output(x)[i, target[i]] in every output space."""
+    layers = [make_mlp(4, outputs, (8,), seed=outputs, dtype=torch.float64)]
+    if head == "softmax":
+        layers.append(torch.nn.Softmax(dim=1) if outputs > 1 else torch.nn.Sigmoid())
+    elif head == "log_softmax":
+        if outputs == 1:
+            pytest.skip("a single log-probability column is not a classifier head")
+        layers.append(torch.nn.LogSoftmax(dim=1))
+    module = torch.nn.Sequential(*layers)
+    try:
+        adapter = wrap(module, output=output) if output != "raw" or head is None else None
+    except Exception:  # logits of a probability head are refused, not invented
+        return
+    if adapter is None:
+        return
+    x = torch.as_tensor(np.random.default_rng(0).normal(scale=4.0, size=(64, 4)))
+    target = torch.as_tensor(np.random.default_rng(1).integers(0, adapter.n_outputs, size=64))
+    with torch.inference_mode():
+        expected = adapter.torch_output(x).gather(1, target[:, None]).squeeze(1)
+        got = adapter.torch_selected(x, target)
+    assert got.shape == (64,)
+    torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-14)

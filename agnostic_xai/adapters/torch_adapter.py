@@ -284,6 +284,28 @@ class TorchAdapter(Adapter):
             return torch.softmax(out, dim=1)
         return torch.cat([-out, out], dim=1) if binary_single else out
 
+    def torch_selected(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The explained output of each row at its own target, ``(n,)``: ``torch_output(x)[i, target[i]]``.
+
+        Removal-based methods need one output per masked row, not all of them. For a
+        classifier explained as probabilities from logits, the selected probability is
+        computed directly: ``σ(z_t − z_other)`` for two logits, ``1 / Σ_j exp(z_j − z_t)`` for
+        more (an overflow gives the limit 0). That is the same number as softmax-then-select
+        to rounding (measured within 1.2e-7 in float32), and several times cheaper on the CPU
+        than a softmax over a last dimension of 2 or 3.
+        """
+        if self.output != "probability" or self.head != "raw" or self.task != "classification":
+            return self.torch_output(x).gather(1, target[:, None]).squeeze(1)
+        z = self.module(x)
+        if z.ndim == 1:
+            z = z[:, None]
+        if z.shape[1] == 1:  # one logit for the positive class: p_t = σ(±z)
+            return torch.sigmoid(torch.where(target == 1, z[:, 0], -z[:, 0]))
+        if z.shape[1] == 2:
+            margin = z[:, 1] - z[:, 0]
+            return torch.sigmoid(torch.where(target == 1, margin, -margin))
+        return (z - z.gather(1, target[:, None])).exp().sum(dim=1).reciprocal()
+
     def to_tensor(self, X: np.ndarray) -> torch.Tensor:
         """Rows as a tensor on the module's device and dtype (never sharing memory with read-only input)."""
         array = np.asarray(X)
