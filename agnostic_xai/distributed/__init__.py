@@ -18,6 +18,7 @@ from .explain import (
     PartitionFailure,
     explain,
 )
+from .shared import SharedObjectError
 
 __all__ = [
     "DEFAULT_PARTITION_ROWS",
@@ -25,6 +26,7 @@ __all__ = [
     "ExplainResult",
     "MissingDependencyError",
     "PartitionFailure",
+    "SharedObjectError",
     "dask_client",
     "explain",
     "run_cells_dask",

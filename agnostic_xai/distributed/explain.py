@@ -40,6 +40,7 @@ from ..attribution import Attribution
 from ..exceptions import AgnosticXAIError, IncompatibleModelError, InvalidInputError
 from ..groups import FeatureGroups
 from .cluster import MissingDependencyError, dask_client, torch_threads
+from .shared import share
 
 __all__ = ["DEFAULT_PARTITION_ROWS", "DEFAULT_SEED_BLOCK", "ExplainResult", "PartitionFailure", "explain"]
 
@@ -515,7 +516,7 @@ def explain(
     explainer : str or Explainer
         A registry name (``"kernel_shap"``) or a configured, unfitted Explainer.
     background : array-like or DataFrame of shape (b, d)
-        Background rows (fitted once per partition; sent to each worker once).
+        Background rows (fitted once per partition; sent to the cluster once).
     target : int, array of shape (n,) or None
         Explained output; None explains each row's predicted class. An array only for
         in-memory data.
@@ -561,12 +562,25 @@ def explain(
     -----
     A partition whose explainer raises does not stop the run: its seed blocks that failed
     are reported in ``failures`` with their row range and the other rows are still
-    explained and written. On the Dask backend each task uses one torch thread, the model
-    (its Adapter, or TorchScript bytes for a module that does not pickle), the background
-    and the explainer's configuration are scattered to every worker once. Dask's scheduler
-    re-runs a task whose worker dies, with the same seeds; note that a test killing a worker
-    mid-run once ended in ``FutureCancelledError`` ("already forgotten") instead, so recovery
-    from lost workers is not yet dependable here.
+    explained and written; ``n_explained`` says how many rows were explained.
+
+    On the Dask backend each task uses one torch thread. The explainer's configuration, the
+    model (its Adapter, or TorchScript bytes for a module that does not pickle) and the
+    background are sent to the cluster once, as small tasks whose results the workers share
+    (:mod:`agnostic_xai.distributed.shared`), not with ``client.scatter``: scattered data
+    lost with the last worker holding it cannot be rebuilt, and Dask then cancels every
+    partition ("already forgotten"). When a worker dies, the scheduler re-runs its
+    partitions on the other workers (or on the worker its nanny restarts), rebuilding the
+    shared objects if every copy was lost, with the same seeds, so the values are the same
+    as without the loss; tests kill a worker mid-run on 1- and 2-worker clusters. A
+    partition whose task still cannot finish is reported in ``failures`` with its row range
+    and the other partitions go on: ``KilledWorker`` after its workers died more than
+    Dask's ``distributed.scheduler.allowed-failures`` times (3 by default; partitions queued
+    on a dying worker count such a death too), or an error outside the explainer after
+    ``retries``. Recovery needs the scheduler and this process to stay up; it does not cover
+    losing either. If the shared objects cannot be rebuilt on a worker at all (a package
+    missing there), :class:`~agnostic_xai.distributed.SharedObjectError` is raised before
+    any partition is submitted.
     """
     start_time = time.perf_counter()
     if backend not in ("local", "dask"):
@@ -688,35 +702,60 @@ def _run_on_dask(
     sink: _Sink,
     retries: int,
 ) -> None:
-    """Submit partitions as tasks, at most a few per worker thread in flight, and pass results on in order."""
+    """Submit partitions as tasks, at most a few per worker thread in flight, and pass results on in order.
+
+    The job, the model, the background (and a Parquet source) are shared as recomputable tasks,
+    not scattered: scattered data lost with its last worker cannot be rebuilt, and every task
+    needing it is then cancelled; a task's result is rebuilt by the scheduler (see
+    :mod:`agnostic_xai.distributed.shared`). A partition whose worker dies is re-run by the
+    scheduler with the same seeds; one that still cannot finish (``KilledWorker`` after dask's
+    ``allowed-failures``, or an error outside the explainer after ``retries``) is reported as a
+    :class:`PartitionFailure` for its rows, and the other partitions go on.
+    """
     from dask.distributed import as_completed
 
-    shared = client.scatter([job, model, background], broadcast=True, hash=False)
-    source_future = (
-        client.scatter([source], broadcast=True, hash=False)[0] if isinstance(source, _ParquetSource) else None
-    )
+    labels = ["job", "model", "background"] + (["source"] if isinstance(source, _ParquetSource) else [])
+    objects = [job, model, background] + ([source] if isinstance(source, _ParquetSource) else [])
+    futures = share(client, objects, labels, retries=retries)
+    shared, source_future = futures[:3], (futures[3] if len(futures) > 3 else None)
     window = 2 * max(1, sum(client.nthreads().values())) + 2
     pending = as_completed()
-    in_flight = 0
+    submitted: dict[Any, _Unit] = {}
 
     def submit(unit: _Unit) -> None:
-        nonlocal in_flight
-        # In-memory rows and CSV chunks travel inside their own task, not scattered: the scheduler
-        # keeps a task's arguments, so a task whose worker dies can be re-run elsewhere (rows
-        # scattered to that worker would die with it). Parquet rows are read by the task.
-        task = client.submit(
-            _explain_partition, *shared, _bare(unit), unit.rows, source_future, retries=retries, pure=False
-        )
+        # In-memory rows and CSV chunks travel inside their own task: the scheduler keeps a
+        # task's arguments, so a task whose worker dies can be re-run elsewhere. Parquet rows
+        # are read by the task.
+        bare = _bare(unit)
+        task = client.submit(_explain_partition, *shared, bare, unit.rows, source_future, retries=retries, pure=False)
+        submitted[task.key] = bare
         pending.add(task)
-        in_flight += 1
+
+    def gathered(task: Any) -> _Outcome:
+        unit = submitted.pop(task.key)
+        try:
+            return task.result()
+        except Exception as exc:  # noqa: BLE001 - lost (KilledWorker), cancelled, or raised outside the explainer
+            return _Outcome(unit.index, unit.start, unit.stop, failures=[_task_failure(unit, exc)])
 
     for unit in units:
         submit(unit)
-        if in_flight >= window:
-            sink.add(next(pending).result())
-            in_flight -= 1
-    for future in pending:
-        sink.add(future.result())
+        if len(submitted) >= window:
+            sink.add(gathered(next(pending)))
+    for task in pending:
+        sink.add(gathered(task))
+
+
+def _task_failure(unit: _Unit, exc: BaseException) -> PartitionFailure:
+    """The failure record of a partition whose task did not return: its rows and the task's error."""
+    from concurrent.futures import CancelledError
+
+    from dask.distributed import KilledWorker
+
+    if isinstance(exc, (KilledWorker, CancelledError)):  # raised here, by the client: no useful location
+        message = " ".join((str(exc) or type(exc).__name__).split())
+        return PartitionFailure(unit.start, unit.stop, type(exc).__name__, message)
+    return _failure(unit.start, unit.stop, exc)  # raised in the task: where it was raised
 
 
 class _Sink:
