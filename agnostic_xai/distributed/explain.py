@@ -40,6 +40,7 @@ from ..attribution import Attribution
 from ..exceptions import AgnosticXAIError, IncompatibleModelError, InvalidInputError
 from ..groups import FeatureGroups
 from .cluster import MissingDependencyError, dask_client, torch_threads
+from .encoding import Encoder, check_encoder, csv_dtypes, encode, raw_columns
 from .shared import share
 
 __all__ = ["DEFAULT_PARTITION_ROWS", "DEFAULT_SEED_BLOCK", "ExplainResult", "PartitionFailure", "explain"]
@@ -188,7 +189,8 @@ class _ParquetSource:
         self.n_rows = total
         self.columns = tuple(columns or ())
 
-    def read(self, start: int, stop: int, columns: Sequence[str]) -> pd.DataFrame:
+    def read(self, start: int, stop: int, columns: Sequence[str] | None) -> pd.DataFrame:
+        """Rows ``[start, stop)`` of ``columns`` (None: every column)."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -197,7 +199,8 @@ class _ParquetSource:
         index = first
         while index < len(self.groups) and self.starts[index] < stop:
             file, group = self.groups[index]
-            tables.append(pq.ParquetFile(file).read_row_group(group, columns=list(columns)))
+            wanted = None if columns is None else list(columns)
+            tables.append(pq.ParquetFile(file).read_row_group(group, columns=wanted))
             index += 1
         table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
         return table.slice(start - offset, stop - start).to_pandas()
@@ -249,14 +252,17 @@ class _Unit:
     target: np.ndarray | None = None
 
 
-def _units(source: Any, partition_rows: int, target: np.ndarray | None) -> Iterator[_Unit]:
+def _units(
+    source: Any, partition_rows: int, target: np.ndarray | None, dtypes: dict[str, type] | None = None
+) -> Iterator[_Unit]:
+    """The partitions of ``source``; ``dtypes`` are column types for reading CSV chunks."""
     if isinstance(source, _ParquetSource):
         for i, start in enumerate(range(0, source.n_rows, partition_rows)):
             yield _Unit(i, start, min(start + partition_rows, source.n_rows))
     elif isinstance(source, tuple):  # CSV: not splittable by row without a scan, so read here in chunks
         _, path, sep = source
         start = 0
-        for i, chunk in enumerate(pd.read_csv(path, sep=sep, chunksize=partition_rows)):
+        for i, chunk in enumerate(pd.read_csv(path, sep=sep, chunksize=partition_rows, dtype=dtypes or None)):
             yield _Unit(i, start, start + len(chunk), chunk.reset_index(drop=True))
             start += len(chunk)
     else:
@@ -282,6 +288,8 @@ class _Job:
     target: int | None
     keep_data: bool
     torch_threads: int | None
+    encoder: Encoder | None = None
+    read_columns: tuple[str, ...] | None = None  # raw columns read from a file; None: every column
 
 
 @dataclass
@@ -328,10 +336,11 @@ def _explain_partition(
         try:
             adapter = _as_adapter(model)
             if rows is None:
-                wanted = list(job.feature_columns or ()) + ([job.id_column] if job.id_column else [])
-                rows = source.read(unit.start, unit.stop, wanted)
+                rows = source.read(unit.start, unit.stop, job.read_columns)
             if isinstance(rows, pd.DataFrame):
                 ids = rows[job.id_column].to_numpy() if job.id_column else np.arange(unit.start, unit.stop)
+                if job.encoder is not None:
+                    rows = encode(job.encoder, rows)
                 X = adapter.validate(rows[list(job.feature_columns)] if job.feature_columns else rows)
             else:
                 ids, X = np.arange(unit.start, unit.stop), adapter.validate(rows)
@@ -481,6 +490,52 @@ def _check_int(value: Any, name: str, minimum: int) -> int:
     return int(value)
 
 
+def _plain_columns(
+    model: Any, columns: tuple[str, ...] | None, id_column: str | None, background: Any
+) -> tuple[Adapter, tuple[str, ...] | None, np.ndarray]:
+    """The adapter, the data's columns it takes (None for an array) and the background, without an encoder."""
+    names = None if columns is None else tuple(c for c in columns if c != id_column)
+    adapter = model if isinstance(model, Adapter) else wrap(model, feature_names=names)
+    feature_columns: tuple[str, ...] | None = None
+    if columns is not None:
+        feature_columns = adapter.feature_names if adapter.feature_names is not None else names
+        missing = [c for c in feature_columns or () if c not in columns]
+        if missing:
+            raise InvalidInputError(f"The data lacks the model's feature columns {missing}.")
+    return adapter, feature_columns, adapter.validate(background, name="background")
+
+
+def _encoded_columns(
+    model: Any, columns: tuple[str, ...] | None, encoder: Encoder, background: Any
+) -> tuple[Adapter, tuple[str, ...], np.ndarray]:
+    """The adapter, the encoded columns it takes and the encoded background, with an encoder.
+
+    The background (raw rows, like the data) is encoded here, which also checks the encoder
+    before any partition runs.
+    """
+    if columns is None:
+        raise InvalidInputError("An encoder needs named columns: give the data as a DataFrame or a file, not an array.")
+    needed = raw_columns(encoder)
+    missing = [c for c in needed or () if c not in columns]
+    if missing:
+        raise InvalidInputError(f"The data lacks the columns {missing} that the encoder reads.")
+    if not isinstance(background, pd.DataFrame):
+        raise InvalidInputError(
+            "With an encoder, background must be raw rows like the data (a DataFrame), got "
+            f"{type(background).__name__}; it is encoded with the encoder."
+        )
+    encoded = encode(encoder, background)
+    names = tuple(str(c) for c in encoded.columns)
+    adapter = model if isinstance(model, Adapter) else wrap(model, feature_names=names)
+    feature_columns = adapter.feature_names if adapter.feature_names is not None else names
+    missing = [c for c in feature_columns if c not in names]
+    if missing:
+        raise InvalidInputError(
+            f"The encoder does not give the model's feature columns {missing}; it gives {list(names)}."
+        )
+    return adapter, tuple(feature_columns), adapter.validate(encoded[list(feature_columns)], name="background")
+
+
 def explain(
     model: Any,
     data: Any,
@@ -499,6 +554,7 @@ def explain(
     id_column: str | None = None,
     out: str | os.PathLike[str] | None = None,
     retries: int = 2,
+    encoder: Any = None,
 ) -> ExplainResult:
     """Explain every row of a table, partition by partition, locally or on a Dask cluster.
 
@@ -516,7 +572,8 @@ def explain(
     explainer : str or Explainer
         A registry name (``"kernel_shap"``) or a configured, unfitted Explainer.
     background : array-like or DataFrame of shape (b, d)
-        Background rows (fitted once per partition; sent to the cluster once).
+        Background rows (fitted once per partition; sent to the cluster once); raw rows like
+        the data when an ``encoder`` is given.
     target : int, array of shape (n,) or None
         Explained output; None explains each row's predicted class. An array only for
         in-memory data.
@@ -546,6 +603,16 @@ def explain(
         Write the attributions to this Parquet file, in row order, one row group per
         partition, instead of returning them: columns ``row_id``, one per attributed
         feature, ``base_value`` and ``target``. Only finished partitions are held in memory.
+    encoder : TableEncoder or callable, optional
+        Encodes each partition's raw rows before they are explained, for tables with text or
+        categorical columns or missing values: a :class:`~agnostic_xai.io.TableEncoder`
+        already fitted (on a sample of the data, say), or a function ``DataFrame ->
+        DataFrame`` of the model's columns, one row per input row. It is applied where the
+        partition runs (on Dask, on the workers: it must pickle) and is never refitted, so
+        every partition is encoded the same way. ``background`` is then raw rows too, encoded
+        with it, and the model is wrapped with the encoded column names. Rows it cannot encode
+        (a category it was not fitted on, a missing value without imputation) fail their
+        partition, reported in ``failures`` with the encoder's error.
     retries : int
         Times Dask re-runs a task that raised outside the explainer (the explainer's own
         errors are caught and reported, not retried). A task whose worker dies is re-run on
@@ -599,15 +666,16 @@ def explain(
     source, columns = _open_source(data, id_column)
     if id_column is not None and id_column not in (columns or ()):
         raise InvalidInputError(f"id_column {id_column!r} is not a column of the data; columns: {list(columns or ())}.")
-    names = None if columns is None else tuple(c for c in columns if c != id_column)
-    adapter = model if isinstance(model, Adapter) else wrap(model, feature_names=names)
-    feature_columns: tuple[str, ...] | None = None
-    if columns is not None:
-        feature_columns = adapter.feature_names if adapter.feature_names is not None else names
-        missing = [c for c in feature_columns or () if c not in columns]
-        if missing:
-            raise InvalidInputError(f"The data lacks the model's feature columns {missing}.")
-    background_arr = adapter.validate(background, name="background")
+    if encoder is None:
+        adapter, feature_columns, background_arr = _plain_columns(model, columns, id_column, background)
+        read_columns = None if feature_columns is None else (*feature_columns, *([id_column] if id_column else []))
+    else:
+        encoder = check_encoder(encoder, remote=backend == "dask")
+        adapter, feature_columns, background_arr = _encoded_columns(model, columns, encoder, background)
+        needed = raw_columns(encoder)
+        read_columns = (
+            None if needed is None else (*needed, *([id_column] if id_column and id_column not in needed else []))
+        )
 
     from ..explainers import Explainer, get
 
@@ -672,10 +740,12 @@ def explain(
         target=target_int,
         keep_data=out is None,
         torch_threads=1 if backend == "dask" else None,
+        encoder=encoder,
+        read_columns=read_columns,
     )
     if out is not None:
         _pyarrow_parquet()
-    units = _units(source, partition_rows, target_rows)
+    units = _units(source, partition_rows, target_rows, csv_dtypes(encoder))
     sink = _Sink(Path(out) if out is not None else None, attributed)
     try:
         if backend == "local":
