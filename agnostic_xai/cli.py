@@ -390,9 +390,14 @@ def _review(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    """Explain every row of a (large) numeric table into a Parquet file."""
+    """Explain every row of a (large) table into a Parquet file.
+
+    The table is encoded like ``compare`` encodes it (text columns one-hot, missing values
+    imputed with ``--impute``) by a TableEncoder fitted on the sample the background comes
+    from, and applied to every partition where it runs.
+    """
     from .distributed import explain
-    from .io import load_model, read_frame
+    from .io import TableEncoder, load_model, read_frame
 
     start = time.perf_counter()
     data = Path(args.data)
@@ -408,15 +413,19 @@ def _explain(args: argparse.Namespace) -> int:
     else:
         sample = read_frame(data)
     dropped = [c for c in (args.id_column, *[c.strip() for c in (args.drop or "").split(",") if c.strip()]) if c]
-    features = sample.drop(columns=[c for c in dropped if c in sample.columns])
-    background = features.sample(min(args.background, len(features)), random_state=args.seed)
+    features = [c for c in sample.columns if c not in dropped]
+    encoder = TableEncoder(columns=features, impute=args.impute).fit(sample)
+    background = sample.sample(min(args.background, len(sample)), random_state=args.seed)  # raw: explain encodes it
+    groups = None if args.groups == "none" or encoder.groups_.is_identity else encoder.groups_
     adapter = load_model(args.model, trust_model=args.trust_model, model_class=args.model_class,
-                         output=args.output, feature_names=list(features.columns))
+                         output=args.output, feature_names=list(encoder.feature_names_out_))
     result = explain(
         adapter,
         args.data,
         explainer=args.explainer,
         background=background,
+        encoder=encoder,
+        feature_groups=groups,
         target=args.explain_class,
         seed=args.seed,
         backend="dask" if args.scheduler else args.backend,
@@ -547,8 +556,9 @@ def build_parser() -> argparse.ArgumentParser:
     explain_cmd = commands.add_parser(
         "explain",
         help="explain every row of a large table into a Parquet file (locally or on Dask)",
-        description="Explain every row of a numeric (already encoded) CSV or Parquet table, partition by "
-        "partition, and write one row of attributions per input row to Parquet.",
+        description="Explain every row of a CSV or Parquet table, partition by partition, and write one row "
+        "of attributions per input row to Parquet. Text columns are one-hot encoded and explained as one group "
+        "each (--groups auto), as by compare; the encoding is fitted on the background sample.",
         epilog="examples:\n  agnostic-xai explain --model model.pt --data big.parquet --out attributions.parquet\n"
         "  agnostic-xai explain --model model.pt --data big.parquet --out a.parquet --explainer sampling_shapley "
         "\\\n      --backend dask --workers 2 --id-column loan_id",
@@ -557,7 +567,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain_cmd.add_argument("--model", required=True, help="model file (as for compare)")
     explain_cmd.add_argument("--model-class", metavar="MODULE:CLASS", help="class to load a state dict into")
     explain_cmd.add_argument("--trust-model", action="store_true", help="allow model files that run code when loaded")
-    explain_cmd.add_argument("--data", required=True, help="numeric CSV or Parquet file (or a directory of Parquet files)")
+    explain_cmd.add_argument("--data", required=True, help="CSV or Parquet file (or a directory of Parquet files)")
     explain_cmd.add_argument("--out", required=True, help="output Parquet file")
     explain_cmd.add_argument("--explainer", default="sampling_shapley", help="registry name (default sampling_shapley)")
     explain_cmd.add_argument("--output", choices=("probability", "logit", "raw"), help="explained output")
@@ -566,6 +576,12 @@ def build_parser() -> argparse.ArgumentParser:
     explain_cmd.add_argument("--background", type=_positive_int, default=50, help="background rows (default 50)")
     explain_cmd.add_argument("--id-column", help="column of row ids kept in the output (not a model input)")
     explain_cmd.add_argument("--drop", metavar="COLUMNS", help="comma-separated columns that are not model inputs")
+    explain_cmd.add_argument("--impute", choices=("mean", "median", "most_frequent"),
+                             help="fill missing values with statistics of the background sample (default: missing "
+                             "values are an error)")
+    explain_cmd.add_argument("--groups", choices=("auto", "none"), default="auto",
+                             help="auto: a one-hot encoded column is explained as one group (default); none: one "
+                             "value per encoded column")
     explain_cmd.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
     explain_cmd.add_argument("--backend", choices=("local", "dask"), default="local", help="where partitions run")
     explain_cmd.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler (implies --backend dask)")

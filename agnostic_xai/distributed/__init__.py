@@ -19,6 +19,7 @@ from .explain import (
     PartitionFailure,
     explain,
 )
+from .shared import SharedObjectError
 
 __all__ = [
     "DEFAULT_PARTITION_ROWS",
@@ -27,6 +28,7 @@ __all__ = [
     "ExplainResult",
     "MissingDependencyError",
     "PartitionFailure",
+    "SharedObjectError",
     "Task",
     "TaskError",
     "dask_client",

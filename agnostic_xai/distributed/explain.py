@@ -40,6 +40,8 @@ from ..attribution import Attribution
 from ..exceptions import AgnosticXAIError, IncompatibleModelError, InvalidInputError
 from ..groups import FeatureGroups
 from .cluster import MissingDependencyError, dask_client, torch_threads
+from .encoding import Encoder, check_encoder, csv_dtypes, encode, raw_columns
+from .shared import share
 
 __all__ = ["DEFAULT_PARTITION_ROWS", "DEFAULT_SEED_BLOCK", "ExplainResult", "PartitionFailure", "explain"]
 
@@ -187,7 +189,8 @@ class _ParquetSource:
         self.n_rows = total
         self.columns = tuple(columns or ())
 
-    def read(self, start: int, stop: int, columns: Sequence[str]) -> pd.DataFrame:
+    def read(self, start: int, stop: int, columns: Sequence[str] | None) -> pd.DataFrame:
+        """Rows ``[start, stop)`` of ``columns`` (None: every column)."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -196,7 +199,8 @@ class _ParquetSource:
         index = first
         while index < len(self.groups) and self.starts[index] < stop:
             file, group = self.groups[index]
-            tables.append(pq.ParquetFile(file).read_row_group(group, columns=list(columns)))
+            wanted = None if columns is None else list(columns)
+            tables.append(pq.ParquetFile(file).read_row_group(group, columns=wanted))
             index += 1
         table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
         return table.slice(start - offset, stop - start).to_pandas()
@@ -248,14 +252,17 @@ class _Unit:
     target: np.ndarray | None = None
 
 
-def _units(source: Any, partition_rows: int, target: np.ndarray | None) -> Iterator[_Unit]:
+def _units(
+    source: Any, partition_rows: int, target: np.ndarray | None, dtypes: dict[str, type] | None = None
+) -> Iterator[_Unit]:
+    """The partitions of ``source``; ``dtypes`` are column types for reading CSV chunks."""
     if isinstance(source, _ParquetSource):
         for i, start in enumerate(range(0, source.n_rows, partition_rows)):
             yield _Unit(i, start, min(start + partition_rows, source.n_rows))
     elif isinstance(source, tuple):  # CSV: not splittable by row without a scan, so read here in chunks
         _, path, sep = source
         start = 0
-        for i, chunk in enumerate(pd.read_csv(path, sep=sep, chunksize=partition_rows)):
+        for i, chunk in enumerate(pd.read_csv(path, sep=sep, chunksize=partition_rows, dtype=dtypes or None)):
             yield _Unit(i, start, start + len(chunk), chunk.reset_index(drop=True))
             start += len(chunk)
     else:
@@ -281,6 +288,8 @@ class _Job:
     target: int | None
     keep_data: bool
     torch_threads: int | None
+    encoder: Encoder | None = None
+    read_columns: tuple[str, ...] | None = None  # raw columns read from a file; None: every column
 
 
 @dataclass
@@ -327,10 +336,11 @@ def _explain_partition(
         try:
             adapter = _as_adapter(model)
             if rows is None:
-                wanted = list(job.feature_columns or ()) + ([job.id_column] if job.id_column else [])
-                rows = source.read(unit.start, unit.stop, wanted)
+                rows = source.read(unit.start, unit.stop, job.read_columns)
             if isinstance(rows, pd.DataFrame):
                 ids = rows[job.id_column].to_numpy() if job.id_column else np.arange(unit.start, unit.stop)
+                if job.encoder is not None:
+                    rows = encode(job.encoder, rows)
                 X = adapter.validate(rows[list(job.feature_columns)] if job.feature_columns else rows)
             else:
                 ids, X = np.arange(unit.start, unit.stop), adapter.validate(rows)
@@ -480,6 +490,52 @@ def _check_int(value: Any, name: str, minimum: int) -> int:
     return int(value)
 
 
+def _plain_columns(
+    model: Any, columns: tuple[str, ...] | None, id_column: str | None, background: Any
+) -> tuple[Adapter, tuple[str, ...] | None, np.ndarray]:
+    """The adapter, the data's columns it takes (None for an array) and the background, without an encoder."""
+    names = None if columns is None else tuple(c for c in columns if c != id_column)
+    adapter = model if isinstance(model, Adapter) else wrap(model, feature_names=names)
+    feature_columns: tuple[str, ...] | None = None
+    if columns is not None:
+        feature_columns = adapter.feature_names if adapter.feature_names is not None else names
+        missing = [c for c in feature_columns or () if c not in columns]
+        if missing:
+            raise InvalidInputError(f"The data lacks the model's feature columns {missing}.")
+    return adapter, feature_columns, adapter.validate(background, name="background")
+
+
+def _encoded_columns(
+    model: Any, columns: tuple[str, ...] | None, encoder: Encoder, background: Any
+) -> tuple[Adapter, tuple[str, ...], np.ndarray]:
+    """The adapter, the encoded columns it takes and the encoded background, with an encoder.
+
+    The background (raw rows, like the data) is encoded here, which also checks the encoder
+    before any partition runs.
+    """
+    if columns is None:
+        raise InvalidInputError("An encoder needs named columns: give the data as a DataFrame or a file, not an array.")
+    needed = raw_columns(encoder)
+    missing = [c for c in needed or () if c not in columns]
+    if missing:
+        raise InvalidInputError(f"The data lacks the columns {missing} that the encoder reads.")
+    if not isinstance(background, pd.DataFrame):
+        raise InvalidInputError(
+            "With an encoder, background must be raw rows like the data (a DataFrame), got "
+            f"{type(background).__name__}; it is encoded with the encoder."
+        )
+    encoded = encode(encoder, background)
+    names = tuple(str(c) for c in encoded.columns)
+    adapter = model if isinstance(model, Adapter) else wrap(model, feature_names=names)
+    feature_columns = adapter.feature_names if adapter.feature_names is not None else names
+    missing = [c for c in feature_columns if c not in names]
+    if missing:
+        raise InvalidInputError(
+            f"The encoder does not give the model's feature columns {missing}; it gives {list(names)}."
+        )
+    return adapter, tuple(feature_columns), adapter.validate(encoded[list(feature_columns)], name="background")
+
+
 def explain(
     model: Any,
     data: Any,
@@ -498,6 +554,7 @@ def explain(
     id_column: str | None = None,
     out: str | os.PathLike[str] | None = None,
     retries: int = 2,
+    encoder: Any = None,
 ) -> ExplainResult:
     """Explain every row of a table, partition by partition, locally or on a Dask cluster.
 
@@ -515,7 +572,8 @@ def explain(
     explainer : str or Explainer
         A registry name (``"kernel_shap"``) or a configured, unfitted Explainer.
     background : array-like or DataFrame of shape (b, d)
-        Background rows (fitted once per partition; sent to each worker once).
+        Background rows (fitted once per partition; sent to the cluster once); raw rows like
+        the data when an ``encoder`` is given.
     target : int, array of shape (n,) or None
         Explained output; None explains each row's predicted class. An array only for
         in-memory data.
@@ -545,6 +603,16 @@ def explain(
         Write the attributions to this Parquet file, in row order, one row group per
         partition, instead of returning them: columns ``row_id``, one per attributed
         feature, ``base_value`` and ``target``. Only finished partitions are held in memory.
+    encoder : TableEncoder or callable, optional
+        Encodes each partition's raw rows before they are explained, for tables with text or
+        categorical columns or missing values: a :class:`~agnostic_xai.io.TableEncoder`
+        already fitted (on a sample of the data, say), or a function ``DataFrame ->
+        DataFrame`` of the model's columns, one row per input row. It is applied where the
+        partition runs (on Dask, on the workers: it must pickle) and is never refitted, so
+        every partition is encoded the same way. ``background`` is then raw rows too, encoded
+        with it, and the model is wrapped with the encoded column names. Rows it cannot encode
+        (a category it was not fitted on, a missing value without imputation) fail their
+        partition, reported in ``failures`` with the encoder's error.
     retries : int
         Times Dask re-runs a task that raised outside the explainer (the explainer's own
         errors are caught and reported, not retried). A task whose worker dies is re-run on
@@ -561,12 +629,25 @@ def explain(
     -----
     A partition whose explainer raises does not stop the run: its seed blocks that failed
     are reported in ``failures`` with their row range and the other rows are still
-    explained and written. On the Dask backend each task uses one torch thread, the model
-    (its Adapter, or TorchScript bytes for a module that does not pickle), the background
-    and the explainer's configuration are scattered to every worker once. Dask's scheduler
-    re-runs a task whose worker dies, with the same seeds; note that a test killing a worker
-    mid-run once ended in ``FutureCancelledError`` ("already forgotten") instead, so recovery
-    from lost workers is not yet dependable here.
+    explained and written; ``n_explained`` says how many rows were explained.
+
+    On the Dask backend each task uses one torch thread. The explainer's configuration, the
+    model (its Adapter, or TorchScript bytes for a module that does not pickle) and the
+    background are sent to the cluster once, as small tasks whose results the workers share
+    (:mod:`agnostic_xai.distributed.shared`), not with ``client.scatter``: scattered data
+    lost with the last worker holding it cannot be rebuilt, and Dask then cancels every
+    partition ("already forgotten"). When a worker dies, the scheduler re-runs its
+    partitions on the other workers (or on the worker its nanny restarts), rebuilding the
+    shared objects if every copy was lost, with the same seeds, so the values are the same
+    as without the loss; tests kill a worker mid-run on 1- and 2-worker clusters. A
+    partition whose task still cannot finish is reported in ``failures`` with its row range
+    and the other partitions go on: ``KilledWorker`` after its workers died more than
+    Dask's ``distributed.scheduler.allowed-failures`` times (3 by default; partitions queued
+    on a dying worker count such a death too), or an error outside the explainer after
+    ``retries``. Recovery needs the scheduler and this process to stay up; it does not cover
+    losing either. If the shared objects cannot be rebuilt on a worker at all (a package
+    missing there), :class:`~agnostic_xai.distributed.SharedObjectError` is raised before
+    any partition is submitted.
     """
     start_time = time.perf_counter()
     if backend not in ("local", "dask"):
@@ -585,15 +666,16 @@ def explain(
     source, columns = _open_source(data, id_column)
     if id_column is not None and id_column not in (columns or ()):
         raise InvalidInputError(f"id_column {id_column!r} is not a column of the data; columns: {list(columns or ())}.")
-    names = None if columns is None else tuple(c for c in columns if c != id_column)
-    adapter = model if isinstance(model, Adapter) else wrap(model, feature_names=names)
-    feature_columns: tuple[str, ...] | None = None
-    if columns is not None:
-        feature_columns = adapter.feature_names if adapter.feature_names is not None else names
-        missing = [c for c in feature_columns or () if c not in columns]
-        if missing:
-            raise InvalidInputError(f"The data lacks the model's feature columns {missing}.")
-    background_arr = adapter.validate(background, name="background")
+    if encoder is None:
+        adapter, feature_columns, background_arr = _plain_columns(model, columns, id_column, background)
+        read_columns = None if feature_columns is None else (*feature_columns, *([id_column] if id_column else []))
+    else:
+        encoder = check_encoder(encoder, remote=backend == "dask")
+        adapter, feature_columns, background_arr = _encoded_columns(model, columns, encoder, background)
+        needed = raw_columns(encoder)
+        read_columns = (
+            None if needed is None else (*needed, *([id_column] if id_column and id_column not in needed else []))
+        )
 
     from ..explainers import Explainer, get
 
@@ -658,10 +740,12 @@ def explain(
         target=target_int,
         keep_data=out is None,
         torch_threads=1 if backend == "dask" else None,
+        encoder=encoder,
+        read_columns=read_columns,
     )
     if out is not None:
         _pyarrow_parquet()
-    units = _units(source, partition_rows, target_rows)
+    units = _units(source, partition_rows, target_rows, csv_dtypes(encoder))
     sink = _Sink(Path(out) if out is not None else None, attributed)
     try:
         if backend == "local":
@@ -688,35 +772,60 @@ def _run_on_dask(
     sink: _Sink,
     retries: int,
 ) -> None:
-    """Submit partitions as tasks, at most a few per worker thread in flight, and pass results on in order."""
+    """Submit partitions as tasks, at most a few per worker thread in flight, and pass results on in order.
+
+    The job, the model, the background (and a Parquet source) are shared as recomputable tasks,
+    not scattered: scattered data lost with its last worker cannot be rebuilt, and every task
+    needing it is then cancelled; a task's result is rebuilt by the scheduler (see
+    :mod:`agnostic_xai.distributed.shared`). A partition whose worker dies is re-run by the
+    scheduler with the same seeds; one that still cannot finish (``KilledWorker`` after dask's
+    ``allowed-failures``, or an error outside the explainer after ``retries``) is reported as a
+    :class:`PartitionFailure` for its rows, and the other partitions go on.
+    """
     from dask.distributed import as_completed
 
-    shared = client.scatter([job, model, background], broadcast=True, hash=False)
-    source_future = (
-        client.scatter([source], broadcast=True, hash=False)[0] if isinstance(source, _ParquetSource) else None
-    )
+    labels = ["job", "model", "background"] + (["source"] if isinstance(source, _ParquetSource) else [])
+    objects = [job, model, background] + ([source] if isinstance(source, _ParquetSource) else [])
+    futures = share(client, objects, labels, retries=retries)
+    shared, source_future = futures[:3], (futures[3] if len(futures) > 3 else None)
     window = 2 * max(1, sum(client.nthreads().values())) + 2
     pending = as_completed()
-    in_flight = 0
+    submitted: dict[Any, _Unit] = {}
 
     def submit(unit: _Unit) -> None:
-        nonlocal in_flight
-        # In-memory rows and CSV chunks travel inside their own task, not scattered: the scheduler
-        # keeps a task's arguments, so a task whose worker dies can be re-run elsewhere (rows
-        # scattered to that worker would die with it). Parquet rows are read by the task.
-        task = client.submit(
-            _explain_partition, *shared, _bare(unit), unit.rows, source_future, retries=retries, pure=False
-        )
+        # In-memory rows and CSV chunks travel inside their own task: the scheduler keeps a
+        # task's arguments, so a task whose worker dies can be re-run elsewhere. Parquet rows
+        # are read by the task.
+        bare = _bare(unit)
+        task = client.submit(_explain_partition, *shared, bare, unit.rows, source_future, retries=retries, pure=False)
+        submitted[task.key] = bare
         pending.add(task)
-        in_flight += 1
+
+    def gathered(task: Any) -> _Outcome:
+        unit = submitted.pop(task.key)
+        try:
+            return task.result()
+        except Exception as exc:  # noqa: BLE001 - lost (KilledWorker), cancelled, or raised outside the explainer
+            return _Outcome(unit.index, unit.start, unit.stop, failures=[_task_failure(unit, exc)])
 
     for unit in units:
         submit(unit)
-        if in_flight >= window:
-            sink.add(next(pending).result())
-            in_flight -= 1
-    for future in pending:
-        sink.add(future.result())
+        if len(submitted) >= window:
+            sink.add(gathered(next(pending)))
+    for task in pending:
+        sink.add(gathered(task))
+
+
+def _task_failure(unit: _Unit, exc: BaseException) -> PartitionFailure:
+    """The failure record of a partition whose task did not return: its rows and the task's error."""
+    from concurrent.futures import CancelledError
+
+    from dask.distributed import KilledWorker
+
+    if isinstance(exc, (KilledWorker, CancelledError)):  # raised here, by the client: no useful location
+        message = " ".join((str(exc) or type(exc).__name__).split())
+        return PartitionFailure(unit.start, unit.stop, type(exc).__name__, message)
+    return _failure(unit.start, unit.stop, exc)  # raised in the task: where it was raised
 
 
 class _Sink:
