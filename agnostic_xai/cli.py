@@ -39,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "groups": "auto",
     "seed": 0,
     "jobs": 1,
+    "row_chunk": 128,
     "output": None,
     "explain_class": None,
     "time_limit": None,
@@ -63,7 +64,7 @@ examples:
       --target default --config compare.toml --out report/
 
 A --config file (TOML, YAML or JSON) may set: explainers (a list, or a table of name ->
-parameters), metrics (likewise), rows, background, groups, seed, jobs, output,
+parameters), metrics (likewise), rows, background, groups, seed, jobs, row_chunk, output,
 explain_class, time_limit, memory_limit (MiB), max_model_rows, impute. Flags given on the
 command line win.
 
@@ -301,6 +302,7 @@ def _run_compare(
         feature_groups=inputs.groups,
         seed=settings["seed"],
         n_jobs=settings["jobs"],
+        row_chunk=settings["row_chunk"],
         progress=not args.no_progress,
         **_run_options(args, settings, out),
     )
@@ -480,11 +482,15 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--seed", type=int, help="root seed (default 0)")
     run.add_argument("--jobs", type=_positive_int, help="explainers run in this many processes (default 1)")
     run.add_argument("--backend", choices=("local", "dask"), default="local",
-                     help="dask: each explainer and its metrics run as a task on a Dask cluster (pip install "
-                     "agnostic-xai[dask]); a local cluster unless --scheduler")
+                     help="dask: each row chunk of each explainer and each explainer x metric cell run as "
+                     "tasks on a Dask cluster (pip install agnostic-xai[dask]); a local cluster unless --scheduler")
     run.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://host:8786 "
                      "(implies --backend dask)")
-    run.add_argument("--time-limit", dest="time_limit", type=float, help="seconds per explainer or metric cell")
+    run.add_argument("--row-chunk", dest="row_chunk", type=_positive_int, metavar="N",
+                     help=f"rows per explain call, and per Dask task (default {DEFAULTS['row_chunk']}); part of "
+                     "the seeding, so the same N gives the same numbers on every backend")
+    run.add_argument("--time-limit", dest="time_limit", type=float,
+                     help="seconds per row chunk of an explainer (the first with its fit) or per metric cell")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     safety = parser.add_argument_group("long runs")
     safety.add_argument("--resume", action="store_true", help=f"reuse the finished cells in <out>/{STORE_NAME} "

@@ -176,3 +176,22 @@ def test_saturation_is_one_warning_line_and_an_error_stays_one_line(tmp_path, ca
     assert len(warned) == 1 and "--output logit" in warned[0]
     assert main([*base, "--out", str(tmp_path / "o"), "--explainers", "no_such"]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_row_chunk_splits_the_explain_calls_and_bad_values_are_refused(files, tmp_path, capsys):
+    quick = ["--explainers", "random,feature_ablation", "--metrics", "sparseness", "--rows", "10", "--background", "5"]
+    assert main(argv(files, tmp_path / "chunked", *quick, "--row-chunk", "4")) == 0
+    report = json.loads((tmp_path / "chunked" / "report.json").read_text())
+    assert '"row_chunk": 4' in json.dumps(report)
+    # random is stochastic: three chunks of 4, 4 and 2 rows draw from three seeds, not one.
+    one = pd.read_csv(tmp_path / "chunked" / "table.csv")
+    assert main(argv(files, tmp_path / "whole", *quick, "--row-chunk", "10")) == 0
+    other = pd.read_csv(tmp_path / "whole" / "table.csv")
+    first_chunk = (one["explainer"] == "random") & (one["row"] < 4)
+    later = (one["explainer"] == "random") & (one["row"] >= 4)
+    np.testing.assert_array_equal(one.loc[first_chunk, "score"], other.loc[first_chunk, "score"])
+    assert not np.allclose(one.loc[later, "score"], other.loc[later, "score"])
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv(files, tmp_path / "bad", *quick, "--row-chunk", "0"))
+    assert exit_info.value.code == 2 and "--row-chunk" in capsys.readouterr().err

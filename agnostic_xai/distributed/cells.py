@@ -19,6 +19,7 @@ from typing import Any
 
 from ..exceptions import InvalidInputError
 from .cluster import import_distributed, torch_threads
+from .shared import share
 
 __all__ = ["After", "Task", "TaskError", "run_cells_dask", "run_tasks_dask"]
 
@@ -113,8 +114,10 @@ def run_tasks_dask(
     shared : sequence
         Trailing positional arguments of every task with ``shared=True``. Each one that is
         not a plain scalar or None (adapters, arrays, feature groups, reference
-        attributions) is scattered to every worker ONCE (``client.scatter(...,
-        broadcast=True)``) and passed to the tasks by reference, not re-sent with each task.
+        attributions) is sent to the cluster ONCE, as a recomputable task
+        (:func:`~agnostic_xai.distributed.shared.share`), and passed to the tasks by
+        reference, not re-sent with each task; if a worker dies with the only copy, the
+        scheduler rebuilds it.
     retries : int
         Times a task that raised is re-run. A task whose worker dies is re-run elsewhere by
         the scheduler in any case (dask's ``distributed.scheduler.allowed-failures``).
@@ -156,9 +159,10 @@ def run_tasks_dask(
     shared = list(shared)
     heavy = [i for i, value in enumerate(shared) if not isinstance(value, _INLINE)]
     if heavy and any(task.shared for task in tasks):
-        # A list so that dask scatters each object as it is (a tuple or array would be one object too).
-        scattered = client.scatter([shared[i] for i in heavy], broadcast=True, hash=False)
-        for i, future in zip(heavy, scattered):
+        # Recomputable tasks, not client.scatter: scattered data lost with the last worker holding
+        # it cannot be rebuilt, and Dask would cancel every task needing it (see .shared).
+        futures_shared = share(client, [shared[i] for i in heavy], [f"shared{i}" for i in heavy], retries=retries)
+        for i, future in zip(heavy, futures_shared):
             shared[i] = future
     futures: list[Any] = []
     waiting = [0] * len(tasks)  # dependents of each task that have not finished
@@ -232,8 +236,8 @@ def run_cells_dask(
         The leading positional arguments of each call (small: a name, a configured
         explainer, a list of metrics).
     shared : sequence
-        Trailing positional arguments common to every call, scattered to every worker
-        once (see :func:`run_tasks_dask`).
+        Trailing positional arguments common to every call, sent to the cluster once
+        (see :func:`run_tasks_dask`).
     retries : int
         Times a task that raised is re-run. A task whose worker dies is re-run elsewhere
         by the scheduler in any case (dask's ``distributed.scheduler.allowed-failures``).

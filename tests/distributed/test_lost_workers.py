@@ -160,3 +160,44 @@ def test_a_model_the_workers_cannot_rebuild_is_reported_once(client, table):
     X, background, _ = table
     with pytest.raises(SharedObjectError, match="model could not be rebuilt.*only_on_the_laptop"):
         explain(CallableAdapter(Unloadable()), X, backend="dask", client=client, **_kwargs(background))
+
+
+class KillsAWorkerOnce:
+    """``f(x) = x·w``; the first evaluation of the marked row in a process other than ``home`` kills it."""
+
+    def __init__(self, marker: float, flag: str, home: int) -> None:
+        self.marker, self.flag, self.home = marker, flag, home
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        if os.getpid() != self.home and np.any(X[:, 0] == self.marker) and not os.path.exists(self.flag):
+            open(self.flag, "w").close()
+            os._exit(1)
+        time.sleep(0.002)
+        return X @ WEIGHTS
+
+
+@pytest.mark.slow  # the only worker is killed and restarted
+def test_compare_on_dask_survives_losing_its_only_worker(lonely, table, tmp_path):
+    """compare's shared model, rows and background are rebuilt, the lost chunk re-run: local's numbers."""
+    import pandas as pd
+
+    from agnostic_xai import compare
+
+    X, background, marker = table
+    X = X[:24]
+    marker = float(X[13, 0])  # in the third of four chunks of 6 rows
+    model = CallableAdapter(KillsAWorkerOnce(marker, str(tmp_path / "died"), os.getpid()))
+    options = dict(
+        background=background, seed=3, row_chunk=6, progress=False,
+        explainers={"sampling_shapley": {"n_permutations": 6}, "exact_shapley": {}},
+        metrics=["deletion_auc", "shapley_error"],
+    )
+    local = compare(model, X, **options)
+    lonely.wait_for_workers(1)
+    remote = compare(model, X, backend="dask", client=lonely, **options)
+    assert (tmp_path / "died").exists()  # the worker did die, mid-run
+    assert local.failures.empty and remote.failures.empty, remote.failures
+    columns = ["explainer", "metric", "row", "score", "seed"]
+    pd.testing.assert_frame_equal(local.table[columns], remote.table[columns], check_exact=True)
+    for name, attribution in local.attributions.items():
+        np.testing.assert_array_equal(attribution.values, remote.attributions[name].values)
