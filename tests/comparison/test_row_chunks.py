@@ -13,24 +13,11 @@ from agnostic_xai.comparison import ResultStore
 from agnostic_xai.comparison.chunks import DEFAULT_ROW_CHUNK, row_chunks
 from agnostic_xai.exceptions import InvalidInputError
 from agnostic_xai.explainers import get
-from agnostic_xai.explainers.base import Explainer, Explanation
 from agnostic_xai.testing import make_mlp
 
+from doubles import Picky
+
 SCORES = ["explainer", "metric", "row", "score", "seed"]
-
-
-class Picky(Explainer):
-    """Differences from the background mean; raises on rows whose first column is above ``limit``."""
-
-    name = "picky"
-
-    def __init__(self, limit: float = 50.0) -> None:
-        self.limit = limit
-
-    def _explain(self, X: np.ndarray, target: np.ndarray) -> Explanation:
-        if (X[:, 0] > self.limit).any():
-            raise ValueError("a row past the limit")
-        return Explanation(values=X - self.background_.mean(axis=0), base_values=np.zeros(X.shape[0]))
 
 
 @pytest.fixture(scope="module")

@@ -14,31 +14,21 @@ import torch
 from agnostic_xai import FeatureGroups, compare, wrap
 from agnostic_xai.comparison import ResultStore
 from agnostic_xai.exceptions import InvalidInputError
-from agnostic_xai.explainers.base import Explainer, Explanation
+from agnostic_xai.explainers.base import Explanation
 from agnostic_xai.testing import make_mlp
+
+import doubles
+from doubles import Picky
 
 distributed = pytest.importorskip("dask.distributed")
 cloudpickle = pytest.importorskip("cloudpickle")
 
-# The explainer below travels to the workers by value (pytest imports this file under a
-# name the worker processes cannot import).
+# The explainers travel to the workers by value (pytest imports these modules under names
+# the worker processes cannot import).
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
+cloudpickle.register_pickle_by_value(doubles)
 
 SCORES = ["explainer", "metric", "row", "score", "seed"]
-
-
-class Picky(Explainer):
-    """Differences from the background mean; raises on rows whose first column is above ``limit``."""
-
-    name = "picky"
-
-    def __init__(self, limit: float = 50.0) -> None:
-        self.limit = limit
-
-    def _explain(self, X: np.ndarray, target: np.ndarray) -> Explanation:
-        if (X[:, 0] > self.limit).any():
-            raise ValueError("a row past the limit")
-        return Explanation(values=X - self.background_.mean(axis=0), base_values=np.zeros(X.shape[0]))
 
 
 class Slow(Picky):
