@@ -17,7 +17,7 @@ import numpy as np
 from ._validation import check_feature_names
 from .exceptions import InvalidInputError
 
-__all__ = ["FeatureGroups"]
+__all__ = ["FeatureGroups", "check_groups"]
 
 
 @dataclass(frozen=True)
@@ -212,6 +212,22 @@ class FeatureGroups:
 
     def __len__(self) -> int:
         return self.n_groups
+
+
+def check_groups(groups: Any, n_features: int | None, *, name: str = "feature_groups") -> None:
+    """Refuse ``groups`` unless it is None or a :class:`FeatureGroups` over ``n_features`` columns.
+
+    Raises
+    ------
+    InvalidInputError
+        Naming the argument ``name`` as the caller calls it.
+    """
+    if groups is None:
+        return
+    if not isinstance(groups, FeatureGroups):
+        raise InvalidInputError(f"{name} must be a FeatureGroups, got {type(groups).__name__}.")
+    if groups.n_features != n_features:
+        raise InvalidInputError(f"{name} cover {groups.n_features} columns; the model has {n_features}.")
 
 
 def _onehot_widths(encoder: Any) -> list[int]:

@@ -24,7 +24,7 @@ from ..adapters import Adapter, wrap
 from ..attribution import Attribution
 from ..exceptions import AgnosticXAIError, BudgetError, InvalidInputError, SaturationWarning
 from ..explainers import Explainer
-from ..groups import FeatureGroups
+from ..groups import FeatureGroups, check_groups
 from .chunks import DEFAULT_ROW_CHUNK, check_row_chunk, explain_chunk, row_chunks, with_rows
 from .result import TABLE_COLUMNS, Comparison, empty_failures
 from .store import ResultStore, StoredExplainer, array_digest
@@ -557,13 +557,7 @@ def compare(
         background_arr = X_arr[np.sort(rng.choice(X_arr.shape[0], size=size, replace=False))]
     else:
         background_arr = adapter.validate(background, name="background")
-    if feature_groups is not None:
-        if not isinstance(feature_groups, FeatureGroups):
-            raise InvalidInputError(f"feature_groups must be a FeatureGroups, got {type(feature_groups).__name__}.")
-        if feature_groups.n_features != adapter.n_features:
-            raise InvalidInputError(
-                f"feature_groups cover {feature_groups.n_features} columns; the model has {adapter.n_features}."
-            )
+    check_groups(feature_groups, adapter.n_features)
     n_players = feature_groups.n_groups if feature_groups is not None else adapter.n_features
     chosen, skipped = _resolve_explainers(explainers, adapter, feature_groups, n_players, exact_limit)
     for _, explainer in chosen:  # a budget too small for the method is refused before any work

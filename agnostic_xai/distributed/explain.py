@@ -38,7 +38,7 @@ from .._params import clone, derive_seed
 from ..adapters import Adapter, wrap
 from ..attribution import Attribution
 from ..exceptions import AgnosticXAIError, IncompatibleModelError, InvalidInputError
-from ..groups import FeatureGroups
+from ..groups import FeatureGroups, check_groups
 from .cluster import MissingDependencyError, dask_client, torch_threads
 from .encoding import Encoder, check_encoder, csv_dtypes, encode, raw_columns
 from .shared import share
@@ -688,15 +688,9 @@ def explain(
     # Mistakes that would make every partition fail are reported here, once.
     if configured.requires_gradients and not adapter.is_differentiable:
         raise IncompatibleModelError(f"{name} needs gradients, which only torch models give; choose another explainer.")
-    if feature_groups is not None:
-        if not isinstance(feature_groups, FeatureGroups):
-            raise InvalidInputError(f"feature_groups must be a FeatureGroups, got {type(feature_groups).__name__}.")
-        if feature_groups.n_features != adapter.n_features:
-            raise InvalidInputError(
-                f"feature_groups cover {feature_groups.n_features} columns; the model has {adapter.n_features}."
-            )
-        if not configured.supports_groups:
-            raise IncompatibleModelError(f"{name} gives one value per column and cannot attribute to feature groups.")
+    check_groups(feature_groups, adapter.n_features)
+    if feature_groups is not None and not configured.supports_groups:
+        raise IncompatibleModelError(f"{name} gives one value per column and cannot attribute to feature groups.")
     attributed = (
         feature_groups.names
         if feature_groups is not None

@@ -13,7 +13,7 @@ from .._threads import blas_single_threaded
 from ..adapters import wrap
 from ..attribution import Attribution
 from ..exceptions import IncompatibleModelError, InvalidInputError, NotFittedError
-from ..groups import FeatureGroups
+from ..groups import FeatureGroups, check_groups
 
 __all__ = ["Explainer", "Explanation"]
 
@@ -89,10 +89,7 @@ class Explainer(ParamsMixin):
             )
         background = adapter.validate(background, name="background", min_rows=self.min_background)
         if groups is not None:
-            if not isinstance(groups, FeatureGroups):
-                raise InvalidInputError(f"groups must be a FeatureGroups, got {type(groups).__name__}.")
-            if groups.n_features != adapter.n_features:
-                raise InvalidInputError(f"groups cover {groups.n_features} columns; the model has {adapter.n_features}.")
+            check_groups(groups, adapter.n_features, name="groups")
             if groups.is_identity:
                 groups = None
             elif not self.supports_groups:
