@@ -4,7 +4,7 @@
 background, the targets, the ground truth) and differ in a few small ones (an explainer's
 name and configuration, a row range, a metric). Some tasks need the results of others: a
 metric cell scores the attribution joined from an explainer's row chunks.
-:func:`run_tasks_dask` sends the shared arguments to every worker once, submits every
+:func:`run_tasks_dask` sends the shared arguments to the cluster once, submits every
 :class:`Task` with its dependencies (:class:`After`) as Dask futures, and gathers the results
 that are asked for as they complete. :func:`run_cells_dask` is the simple case: independent
 calls of one function.
@@ -253,7 +253,8 @@ def run_cells_dask(
 
     Examples
     --------
-    One explainer's whole cell per task (``runner._run_explainer``)::
+    One explainer's whole cell per task (``runner._run_explainer``, as the tests run it;
+    ``compare`` itself builds finer tasks with :func:`run_tasks_dask`)::
 
         cells = run_cells_dask(
             client, _run_explainer,
