@@ -118,7 +118,10 @@ class MaskedModel:
         return out.reshape(c, q, k)
 
     def _forward_selected(self, flat: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Forward ``flat`` in chunks of the adapter's batch size; each row's target output in float64."""
+        """Forward ``flat`` in chunks of the adapter's batch size; each row's target output in float64.
+
+        ``flat`` must be a tensor no one else holds: the module may write into it.
+        """
         adapter = self.adapter
         n, size = flat.shape[0], adapter.batch_size
         selected = torch.empty(n, dtype=torch.float64, device=self.device)
@@ -126,7 +129,10 @@ class MaskedModel:
             for start in range(0, n, size):
                 stop = min(start + size, n)
                 try:
-                    out = adapter.torch_selected(flat[start:stop], target[start:stop])
+                    # ``flat`` was just built by torch.where and nothing reads it afterwards, so
+                    # each forward may own its disjoint slice: a module that writes into its
+                    # input changes no row another forward sees, and no copy is needed.
+                    out = adapter._selected(flat[start:stop], target[start:stop])
                 except Exception as exc:  # the user's model raised
                     raise ModelOutputError(f"The model raised {type(exc).__name__}: {exc}") from exc
                 if out.shape != (stop - start,):

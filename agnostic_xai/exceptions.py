@@ -19,6 +19,7 @@ __all__ = [
     "UnsafeFileError",
     "AgnosticXAIWarning",
     "SaturationWarning",
+    "HeadProbeWarning",
 ]
 
 
@@ -71,4 +72,14 @@ class SaturationWarning(AgnosticXAIWarning):
 
     Saturated probabilities have zero gradient and make explanations in probability space
     vanish; explaining ``output="logit"`` avoids this.
+    """
+
+
+class HeadProbeWarning(AgnosticXAIWarning):
+    """What a torch module returns was decided from its outputs, not read from its code.
+
+    Issued when a module's code names no probability head (its forward cannot be traced,
+    or ends in a hand-written normalisation) but its outputs on probe rows are probability
+    vectors: they are then explained as they are, not softmaxed again. Passing ``head=`` to
+    :func:`agnostic_xai.wrap` states what the module returns and silences the warning.
     """

@@ -41,6 +41,13 @@ def _is_torch_module(model: Any) -> bool:
     return torch is not None and isinstance(model, torch.nn.Module)
 
 
+def _is_exported_program(model: Any) -> bool:
+    torch = sys.modules.get("torch")
+    export = getattr(torch, "export", None) if torch is not None else None
+    program = getattr(export, "ExportedProgram", None)
+    return program is not None and isinstance(model, program)
+
+
 def _is_sklearn_estimator(model: Any) -> bool:
     return hasattr(model, "fit") and hasattr(model, "get_params") and (
         hasattr(model, "predict") or hasattr(model, "predict_proba")
@@ -55,18 +62,22 @@ def wrap(
     feature_names: Sequence[str] | None = None,
     device: Any = None,
     batch_size: int | None = None,
+    head: str | None = None,
 ) -> Adapter:
     """Put a model behind the :class:`Adapter` interface.
 
     Parameters
     ----------
-    model : torch.nn.Module, scikit-learn estimator, callable or Adapter
-        The model. An adapter is returned as it is (other arguments must then be None).
+    model : torch.nn.Module, torch.export.ExportedProgram, scikit-learn estimator, callable or Adapter
+        The model. An adapter is returned as it is (other arguments must then be None); an
+        ``ExportedProgram`` is explained through its ``.module()``.
     task : {"classification", "regression"}, optional
         Inferred when omitted: from the head or output count for torch modules, from
         ``is_classifier`` for scikit-learn; functions default to regression.
     output : {"probability", "logit", "raw"}, optional
         The explained quantity. Classifiers default to ``"probability"``, regressors to ``"raw"``.
+        ``"probability"`` of a module that already returns probabilities explains them as they
+        are (no second softmax); ``"raw"`` explains whatever the model returns.
     feature_names : sequence of str, optional
         Input column names; DataFrames are aligned to them by name. Taken from
         ``feature_names_in_`` for scikit-learn models fitted on a DataFrame.
@@ -75,6 +86,11 @@ def wrap(
     batch_size : int, optional
         Rows per model call (default :data:`DEFAULT_BATCH_SIZE`, or
         :data:`DEFAULT_CUDA_BATCH_SIZE` for a torch module on a CUDA device).
+    head : {"probability", "log_probability", "raw"}, optional
+        Torch only: what the module's forward returns, when detection (its layers, its fx,
+        TorchScript or ``torch.export`` graph, else its outputs on probe rows; see
+        ``adapter.head_source``) should not decide. ``"raw"`` says it returns raw scores
+        (logits), so ``output="probability"`` applies a softmax (sigmoid for one output).
 
     Returns
     -------
@@ -85,6 +101,12 @@ def wrap(
     IncompatibleModelError
         When the model is of no supported kind, or cannot give the requested output.
 
+    Warns
+    -----
+    HeadProbeWarning
+        When a torch module's code names no probability head but its outputs on probe rows
+        are probability vectors: they are explained as they are (pass ``head=`` to state it).
+
     Examples
     --------
     >>> import numpy as np
@@ -93,19 +115,24 @@ def wrap(
     array([[3.]])
     """
     if isinstance(model, Adapter):
-        given = {"task": task, "output": output, "feature_names": feature_names, "device": device, "batch_size": batch_size}
+        given = {"task": task, "output": output, "feature_names": feature_names, "device": device,
+                 "batch_size": batch_size, "head": head}
         conflicting = [k for k, v in given.items() if v is not None]
         if conflicting:
             raise InvalidInputError(f"model is already an Adapter; {conflicting} cannot be changed by wrap().")
         return model
+    if _is_exported_program(model):
+        model = model.module()
     if _is_torch_module(model):
         from .torch_adapter import TorchAdapter
 
         return TorchAdapter(
-            model, task=task, output=output, feature_names=feature_names, device=device, batch_size=batch_size
+            model, task=task, output=output, feature_names=feature_names, device=device, batch_size=batch_size,
+            head=head,
         )
-    if device is not None:
-        raise InvalidInputError("device applies to torch modules only.")
+    for label, value in (("device", device), ("head", head)):
+        if value is not None:
+            raise InvalidInputError(f"{label} applies to torch modules only.")
     if _is_sklearn_estimator(model):
         return SklearnAdapter(model, task=task, output=output, feature_names=feature_names, batch_size=batch_size)
     if callable(model):

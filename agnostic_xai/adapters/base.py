@@ -162,12 +162,18 @@ class Adapter(ABC):
         return self._predict_validated(self.validate(X))
 
     def _predict_validated(self, X: np.ndarray) -> np.ndarray:
-        """Chunked evaluation of already-validated float64 rows (no re-validation)."""
+        """Chunked evaluation of already-validated float64 rows (no re-validation).
+
+        Each chunk reaches :meth:`_forward` as a read-only view (which gives the model its own
+        copy) and each result is copied here: a model that writes into its input or returns
+        one reused buffer can change neither the caller's rows nor an earlier result.
+        """
         n = X.shape[0]
         with blas_single_threaded(), self._evaluation():
             chunks = []
             for start in range(0, n, self.batch_size):
-                block = X[start : start + self.batch_size]
+                block = X[start : start + self.batch_size].view()
+                block.flags.writeable = False
                 try:
                     out = self._forward(block)
                 except Exception as exc:  # the user's model raised
@@ -178,7 +184,8 @@ class Adapter(ABC):
         return chunks[0] if len(chunks) == 1 else np.concatenate(chunks, axis=0)
 
     def _check_output(self, out: Any, n: int) -> np.ndarray:
-        out = np.asarray(out, dtype=np.float64)
+        # A copy: the model may hand back a buffer it overwrites on its next call.
+        out = np.array(out, dtype=np.float64, copy=True)
         if out.ndim == 1:
             out = out[:, None]
         if out.ndim != 2 or out.shape[0] != n:
@@ -202,7 +209,11 @@ class Adapter(ABC):
 
     @abstractmethod
     def _forward(self, X: np.ndarray) -> np.ndarray:
-        """Evaluate one chunk of float64 rows; return ``(m, k)`` in the explained output space."""
+        """Evaluate one chunk of float64 rows; return ``(m, k)`` in the explained output space.
+
+        ``X`` is read-only; the model must be given a copy of its own (the conversion to the
+        model's input type usually is that copy). The result is copied by the caller.
+        """
 
     # ------------------------------------------------------------------ targets
     def resolve_target(self, target: Any, X: np.ndarray, predictions: np.ndarray | None = None) -> np.ndarray:

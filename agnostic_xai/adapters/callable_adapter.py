@@ -40,7 +40,8 @@ class CallableAdapter(Adapter):
         self._expand_binary: bool | None = None
 
     def _forward(self, X: np.ndarray) -> np.ndarray:
-        out = np.asarray(self.function(np.array(X)), dtype=np.float64)
+        # The function gets its own copy of the rows; Adapter._check_output copies what it returns.
+        out = np.asarray(self.function(np.array(X, copy=True)), dtype=np.float64)
         if out.ndim == 1:
             out = out[:, None]
         if self.task == "classification" and self.output != "raw" and out.ndim == 2 and out.shape[1] == 1:

@@ -86,9 +86,10 @@ class SklearnAdapter(Adapter):
                 self._output_names = tuple(str(c) for c in classes)
 
     def _forward(self, X: np.ndarray) -> np.ndarray:
-        data: Any = X
+        # A private copy: pipelines may transform in place (StandardScaler(copy=False)).
+        data: Any = np.array(X, dtype=np.float64, copy=True)
         if self._fitted_names is not None:
-            data = pd.DataFrame(X, columns=list(self._fitted_names))
+            data = pd.DataFrame(data, columns=list(self._fitted_names), copy=False)
         if self.task == "regression":
             return np.asarray(self.estimator.predict(data), dtype=np.float64)
         if self.output == "probability":

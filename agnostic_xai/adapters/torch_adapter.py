@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
@@ -11,71 +12,13 @@ import torch
 from torch import nn
 
 from .._threads import blas_single_threaded
-from ..exceptions import IncompatibleModelError, InvalidInputError, ModelOutputError
+from ..exceptions import HeadProbeWarning, IncompatibleModelError, InvalidInputError, ModelOutputError
 from .base import DEFAULT_CUDA_BATCH_SIZE, Adapter
+from .heads import HEADS, HeadReading, probe_head, read_head, scripted_name
 
 __all__ = ["TorchAdapter"]
 
 _NUMPY_DTYPES = {torch.float64: np.float64, torch.float32: np.float32, torch.float16: np.float16}
-_PROBABILITY_HEADS = (nn.Softmax, nn.Sigmoid)
-_LOG_PROBABILITY_HEADS = (nn.LogSoftmax, nn.LogSigmoid)
-# The same heads as they appear in compiled modules: TorchScript keeps the eager class name
-# (``original_name``); a ``torch.export`` graph ends in the ATen operator.
-_HEADS_BY_NAME = {
-    "Softmax": "probability", "Sigmoid": "probability", "LogSoftmax": "log_probability", "LogSigmoid": "log_probability"
-}
-_HEADS_BY_OPERATOR = {
-    "softmax": "probability", "_softmax": "probability", "sigmoid": "probability",
-    "log_softmax": "log_probability", "_log_softmax": "log_probability", "log_sigmoid": "log_probability",
-}
-
-
-def _scripted_name(module: nn.Module) -> str | None:
-    """Class name of the eager module a TorchScript module was compiled from (None if not scripted)."""
-    return getattr(module, "original_name", None) if isinstance(module, torch.jit.ScriptModule) else None
-
-
-def _last_leaf(module: nn.Module) -> nn.Module:
-    """The last layer of (possibly nested, possibly scripted) ``nn.Sequential`` containers."""
-    while True:
-        if isinstance(module, nn.Sequential) and len(module) > 0:
-            module = module[len(module) - 1]
-        elif _scripted_name(module) == "Sequential" and len(module._modules) > 0:
-            module = list(module._modules.values())[-1]
-        else:
-            return module
-
-
-def _graph_head(module: nn.Module) -> str:
-    """Head of an fx graph (``torch.export``, ``symbolic_trace``): what produces its only output."""
-    outputs = [node for node in module.graph.nodes if node.op == "output"]
-    if len(outputs) != 1:
-        return "raw"
-    returned = outputs[0].args[0]
-    if isinstance(returned, (tuple, list)):
-        if len(returned) != 1:
-            return "raw"
-        returned = returned[0]
-    if not isinstance(returned, torch.fx.Node):
-        return "raw"
-    if returned.op == "call_module":
-        return _head(module.get_submodule(str(returned.target)))
-    if returned.op not in ("call_function", "call_method"):
-        return "raw"
-    name = getattr(returned.target, "__name__", str(returned.target)).split(".")[0]
-    return _HEADS_BY_OPERATOR.get(name, "raw")
-
-
-def _head(module: nn.Module) -> str:
-    """``"probability"``, ``"log_probability"`` or ``"raw"``: what the module's last layer returns."""
-    if isinstance(module, torch.fx.GraphModule):
-        return _graph_head(module)
-    leaf = _last_leaf(module)
-    if isinstance(leaf, _PROBABILITY_HEADS):
-        return "probability"
-    if isinstance(leaf, _LOG_PROBABILITY_HEADS):
-        return "log_probability"
-    return _HEADS_BY_NAME.get(_scripted_name(leaf) or "", "raw")
 
 
 def _first_in_features(module: nn.Module) -> int | None:
@@ -94,10 +37,10 @@ def _first_in_features(module: nn.Module) -> int | None:
             if isinstance(width, int):
                 return width
     for layer in module.modules():
-        if isinstance(layer, nn.Linear) or _scripted_name(layer) == "Linear":
+        if isinstance(layer, nn.Linear) or scripted_name(layer) == "Linear":
             # The weight's width, not ``in_features``: traced layers keep only their tensors.
             return int(layer.weight.shape[1])
-        if isinstance(layer, nn.Bilinear) or _scripted_name(layer) == "Bilinear":
+        if isinstance(layer, nn.Bilinear) or scripted_name(layer) == "Bilinear":
             return None
     return None
 
@@ -126,12 +69,31 @@ class TorchAdapter(Adapter):
 
     * a module ending in raw scores (logits) can be explained as ``"probability"``
       (softmax, or sigmoid for a single output) or as ``"logit"``;
-    * a module ending in ``Softmax``/``Sigmoid`` is detected (also when scripted with
-      TorchScript or exported with ``torch.export``); its ``"probability"`` is explained
-      and logits are refused rather than invented;
+    * a module that returns probabilities itself is detected and its probabilities are
+      explained as they are, never softmaxed a second time; logits are refused rather than
+      invented. The head is read from ``nn.Softmax``/``nn.Sigmoid`` layers, from functional
+      heads (``F.softmax``, ``x.softmax(1)``, ``torch.sigmoid``, ``F.log_softmax`` ...) in
+      the module's fx trace, TorchScript graph or ``torch.export`` graph, and where no code
+      can be read, from the module's outputs on probe rows (with a
+      :class:`~agnostic_xai.exceptions.HeadProbeWarning` saying what was assumed); see
+      :mod:`agnostic_xai.adapters.heads`. ``head=`` states it instead;
     * a single-output binary module is presented as two outputs, ``[1 - p, p]`` for
       probabilities and ``[-z, z]`` (the log-odds of each class) for logits, so that
       ``target`` is always a class index.
+
+    The module is handled as untrusted code: every forward gets its own copy of the rows,
+    and what it returns is copied, so a module that writes into its input or returns one
+    reused output buffer cannot change the caller's data or an earlier result.
+
+    Attributes
+    ----------
+    head : str
+        What the module returns: ``"probability"``, ``"log_probability"`` or ``"raw"``.
+    head_source : str
+        How that was determined: ``"module"`` (its last layer), ``"torchscript"``,
+        ``"graph"`` (fx / ``torch.export``), ``"probe"`` (its outputs) or ``"user"``.
+    head_detail : str
+        What was read or observed, in words.
     """
 
     is_differentiable: ClassVar[bool] = True
@@ -145,11 +107,15 @@ class TorchAdapter(Adapter):
         feature_names: Sequence[str] | None = None,
         device: str | torch.device | None = None,
         batch_size: int | None = None,
+        head: str | None = None,
     ) -> None:
         if not isinstance(module, nn.Module):
             raise IncompatibleModelError(f"TorchAdapter needs a torch.nn.Module, got {type(module).__name__}.")
+        if head is not None and head not in HEADS:
+            raise InvalidInputError(f"head must be one of {HEADS} (what the module returns), got {head!r}.")
         self.module = module
-        self.head = _head(module)
+        reading = read_head(module) if head is None else HeadReading(head, "user", "given by the caller")
+        self.head, self.head_source, self.head_detail = reading.head or "raw", reading.source, reading.detail
         parameter = next(iter(module.parameters()), None)
         buffer = next(iter(module.buffers()), None)
         reference = parameter if parameter is not None else buffer
@@ -170,6 +136,10 @@ class TorchAdapter(Adapter):
                 "Cannot tell how many features the module takes (it has no nn.Linear layer); pass feature_names."
             )
         raw_k = self._raw_outputs(n_features)
+        # A built-in last layer (reading from "module") is certain; any other reading is checked
+        # against the outputs (a hand-written exp(z) / exp(z).sum() reads as a division).
+        if head is None and reading.source != "module" and reading.head in (None, "raw") and task != "regression":
+            self._probe_head(reading, n_features, declared=task == "classification" or output in ("probability", "logit"))
         if task is None:
             # Classification when the head or the requested output says so, or when there
             # are several outputs; a single raw output is read as regression.
@@ -225,6 +195,26 @@ class TorchAdapter(Adapter):
             raise ModelOutputError("The module must return a tensor of shape (n, k) or (n,).")
         return 1 if out.ndim == 1 else int(out.shape[1])
 
+    def _probe_head(self, reading: HeadReading, n_features: int, *, declared: bool) -> None:
+        """Where the code names no head, decide from the module's outputs on probe rows (once, here)."""
+        with self._evaluation():
+            probed, observed = probe_head(
+                self.module, n_features, self.dtype, self.device, single_is_classifier=declared
+            )
+        if probed is None:
+            if reading.head is None:  # nothing readable, no evidence of probabilities: raw scores
+                self.head_source, self.head_detail = "probe", f"{reading.detail}; {observed}"
+            return
+        why = reading.detail if reading.head is None else f"its last operation, {reading.detail}, is no known head"
+        self.head, self.head_source, self.head_detail = probed, "probe", f"{why}; {observed}"
+        warnings.warn(
+            f"The module's output head could not be read from its code ({why}); {observed}. They are explained "
+            f"as the module returns them, without a second softmax or sigmoid (head={probed!r}, head_source='probe'). "
+            f"Pass head='raw' if the module returns raw scores (logits), or head={probed!r} to state it.",
+            HeadProbeWarning,
+            stacklevel=4,
+        )
+
     def _check_output_space(self) -> None:
         if self.task == "regression":
             if self.head != "raw":
@@ -234,14 +224,23 @@ class TorchAdapter(Adapter):
             return
         if self.head == "probability" and self.output == "logit":
             raise IncompatibleModelError(
-                "The module ends in Softmax/Sigmoid, so its logits are not available (they are not invented from "
-                "probabilities). Explain output='probability', or wrap the module without its final activation."
+                f"The module returns probabilities (a Softmax/Sigmoid head, {self._how()}), so its logits are not "
+                "available (they are not invented from probabilities). Explain output='probability', or wrap the "
+                "module without its final activation."
             )
         if self.head == "log_probability" and self.output == "logit":
             raise IncompatibleModelError(
-                "The module ends in LogSoftmax/LogSigmoid: its outputs are log-probabilities, not logits. "
-                "Explain output='probability', or wrap the module without its final activation."
+                f"The module ends in LogSoftmax/LogSigmoid ({self._how()}): its outputs are log-probabilities, not "
+                "logits. Explain output='probability', or wrap the module without its final activation."
             )
+
+    def _how(self) -> str:
+        """How the head was determined, for messages."""
+        if self.head_source == "user":
+            return "as stated by head="
+        where = {"module": "its last layer", "torchscript": "its TorchScript graph", "graph": "its fx graph",
+                 "probe": "its outputs on probe rows; pass head='raw' if that is wrong"}[self.head_source]
+        return f"read from {where}: {self.head_detail}"
 
     @contextlib.contextmanager
     def _eval_mode(self) -> Iterator[None]:
@@ -264,7 +263,17 @@ class TorchAdapter(Adapter):
         """Differentiable map from an input tensor to the explained output, ``(n, n_outputs)``.
 
         ``x`` must already be on :attr:`device` with dtype :attr:`dtype`. Gradient explainers
-        build on this function so that they stay on the device end to end.
+        build on this function so that they stay on the device end to end. The module gets a
+        copy of ``x`` and the result is a tensor of its own: a module that writes into its
+        input, or returns a buffer it reuses, changes neither ``x`` nor an earlier result.
+        """
+        return self._output(x.clone()).clone()
+
+    def _output(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`torch_output` on a tensor the module may write into (no copy made here).
+
+        The result may be the module's own output tensor: callers copy it (``_forward``
+        converts it to float64 on the CPU) or reduce it to a new tensor (``gather``).
         """
         out = self.module(x)
         if out.ndim == 1:
@@ -292,10 +301,17 @@ class TorchAdapter(Adapter):
         computed directly: ``σ(z_t − z_other)`` for two logits, ``1 / Σ_j exp(z_j − z_t)`` for
         more (an overflow gives the limit 0). That is the same number as softmax-then-select
         to rounding (measured within 1.2e-7 in float32), and several times cheaper on the CPU
-        than a softmax over a last dimension of 2 or 3.
+        than a softmax over a last dimension of 2 or 3. The module gets a copy of ``x``; the
+        result is always a new tensor.
         """
+        return self._selected(x.clone(), target)
+
+    def _selected(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """:meth:`torch_selected` on a tensor the module may write into, such as a freshly built
+        block of masked rows that nothing reads afterwards (the masked evaluator's hot loop,
+        where a copy per forward would be pure overhead)."""
         if self.output != "probability" or self.head != "raw" or self.task != "classification":
-            return self.torch_output(x).gather(1, target[:, None]).squeeze(1)
+            return self._output(x).gather(1, target[:, None]).squeeze(1)
         z = self.module(x)
         if z.ndim == 1:
             z = z[:, None]
@@ -307,14 +323,18 @@ class TorchAdapter(Adapter):
         return (z - z.gather(1, target[:, None])).exp().sum(dim=1).reciprocal()
 
     def to_tensor(self, X: np.ndarray) -> torch.Tensor:
-        """Rows as a tensor on the module's device and dtype (never sharing memory with read-only input)."""
-        array = np.asarray(X)
+        """Rows as a new tensor on the module's device and dtype, never sharing memory with ``X``.
+
+        The conversion to the module's dtype is the copy (no second one for a float32
+        module), so a module that writes into its input cannot reach the caller's rows.
+        """
         numpy_dtype = _NUMPY_DTYPES.get(self.dtype, np.float32)
-        array = array.astype(numpy_dtype, copy=not array.flags.writeable)
+        array = np.asarray(X).astype(numpy_dtype, copy=True)
         return torch.from_numpy(array).to(device=self.device, dtype=self.dtype)
 
     def _forward(self, X: np.ndarray) -> np.ndarray:
-        out = self.torch_output(self.to_tensor(X))
+        # to_tensor gives the module a private copy; Adapter._check_output copies the result.
+        out = self._output(self.to_tensor(X))
         return out.detach().to(device="cpu", dtype=torch.float64).numpy()
 
     # ------------------------------------------------------------------ gradients
@@ -341,9 +361,19 @@ class TorchAdapter(Adapter):
             independent, so the gradient of the sum is the per-row gradient.
         """
         x = x.detach().requires_grad_(True)
-        out = self.torch_output(x)
-        selected = out.gather(1, target.view(-1, 1)).squeeze(1)
-        (grad,) = torch.autograd.grad(selected.sum(), x)
+        # The module gets a copy: an in-place write into the leaf itself is refused by autograd.
+        selected = self._output(x.clone()).gather(1, target.view(-1, 1)).squeeze(1)
+        try:
+            (grad,) = torch.autograd.grad(selected.sum(), x)
+        except RuntimeError as exc:
+            if "modified by an inplace operation" not in str(exc):
+                raise
+            raise IncompatibleModelError(
+                "The module writes into its input in place after using it, so autograd cannot differentiate "
+                "it (the values it needs were overwritten). Gradient methods do not apply to this module; use a "
+                "perturbation method (kernel_shap, sampling_shapley, lime, feature_ablation), or make its "
+                "forward write into a copy (x = x.clone())."
+            ) from exc
         return selected.detach(), grad.detach()
 
     def gradient(self, X: Any, target: Any = None) -> np.ndarray:
