@@ -10,7 +10,6 @@ import sys
 import threading
 import time
 import traceback
-import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -22,10 +21,11 @@ from .._version import __version__
 from .._params import clone, derive_seed
 from ..adapters import Adapter, wrap
 from ..attribution import Attribution
-from ..exceptions import AgnosticXAIError, BudgetError, InvalidInputError, SaturationWarning
+from ..exceptions import AgnosticXAIError, BudgetError, InvalidInputError
 from ..explainers import Explainer
 from ..groups import FeatureGroups, check_groups
 from .chunks import DEFAULT_ROW_CHUNK, check_row_chunk, explain_chunk, row_chunks, with_rows
+from .diagnostics_saturation import SATURATION_SHARE, check_saturation
 from .result import TABLE_COLUMNS, Comparison, empty_failures
 from .store import ResultStore, StoredExplainer, array_digest
 
@@ -40,10 +40,6 @@ __all__ = [
     "CellTimeout",
     "compare",
 ]
-
-#: Share of explained rows with a saturated probability (0 or 1 to float32 precision) from
-#: which :func:`compare` warns (:class:`~agnostic_xai.exceptions.SaturationWarning`).
-SATURATION_SHARE = 0.05
 
 #: Largest number of features (or groups) for which exact Shapley values are computed as the
 #: ground truth (2**12 coalitions per row and background row).
@@ -523,7 +519,9 @@ def compare(
     -----
     SaturationWarning
         When at least :data:`SATURATION_SHARE` of the explained probabilities are 0 or 1 to
-        float32 precision: explanations of saturated probabilities vanish; use ``output="logit"``.
+        float32 precision: explanations of saturated probabilities vanish. The message names
+        the likely cause (inputs far outside the background's range, a module that returns
+        probabilities itself, else: explain ``output="logit"``).
     """
     start = time.perf_counter()
     if isinstance(model, Adapter):
@@ -570,7 +568,7 @@ def compare(
     predictions = adapter._predict_validated(X_arr)
     targets = adapter.resolve_target(target, X_arr, predictions)
     model_score = _model_score(adapter, predictions, y) if y is not None else None
-    saturated = _check_saturation(adapter, predictions, targets)
+    saturated = check_saturation(adapter, predictions, targets, X_arr, background_arr)
     for name, explainer in chosen:
         # Child seeds are set here, in this process, so that the recorded parameters (and the
         # store's fingerprint) are the same whether cells run here or in worker processes.
@@ -765,24 +763,6 @@ def _model_score(adapter: Adapter, predictions: np.ndarray, y: Any) -> dict[str,
     residual = ((predictions[:, 0] - y_arr) ** 2).sum()
     total = ((y_arr - y_arr.mean()) ** 2).sum()
     return {"r2": float(1 - residual / total) if total > 0 else float("nan")}
-
-
-def _check_saturation(adapter: Adapter, predictions: np.ndarray, targets: np.ndarray) -> float | None:
-    """Share of rows whose explained probability is 0 or 1 to float32 precision; warn above the threshold."""
-    if adapter.output != "probability":
-        return None
-    explained = predictions[np.arange(predictions.shape[0]), targets]
-    eps = float(np.finfo(np.float32).eps)
-    share = float(np.mean((explained <= eps) | (explained >= 1.0 - eps)))
-    if share >= SATURATION_SHARE:
-        warnings.warn(
-            f"{share:.0%} of the explained probabilities are saturated at 0 or 1: their gradients are zero and "
-            "explanations in probability space vanish for those rows. Explain the log-odds instead: "
-            "wrap(model, output='logit') (CLI: --output logit).",
-            SaturationWarning,
-            stacklevel=3,
-        )
-    return share
 
 
 def _check_constant(adapter: Adapter, X: np.ndarray, background: np.ndarray) -> list[str]:
