@@ -489,6 +489,7 @@ def load_model(
     task: str | None = None,
     output: str | None = None,
     feature_names: Sequence[str] | None = None,
+    head: str | None = None,
 ) -> Adapter:
     """Load a model file and put it behind the :class:`~agnostic_xai.adapters.Adapter` interface.
 
@@ -506,8 +507,9 @@ def load_model(
     model_class : str or type, optional
         For a state dict: ``"package.module:ClassName"`` (or the class) of an ``nn.Module``
         constructible with no arguments. Importing it runs that module's code.
-    task, output, feature_names
-        Passed to :func:`agnostic_xai.wrap`.
+    task, output, feature_names, head
+        Passed to :func:`agnostic_xai.wrap` (``head``: what a torch module returns, when its
+        detection should not decide).
 
     Returns
     -------
@@ -529,4 +531,4 @@ def load_model(
     3
     """
     model = read_model(path, trust_model=trust_model, model_class=model_class)
-    return wrap(model, task=task, output=output, feature_names=feature_names)
+    return wrap(model, task=task, output=output, feature_names=feature_names, head=head)

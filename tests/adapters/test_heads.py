@@ -305,6 +305,8 @@ def test_state_dict_and_torchscript_files_keep_the_functional_head(tmp_path, mon
                             (load_model(tmp_path / "scripted.pt"), "torchscript")):
         assert (adapter.head, adapter.head_source) == ("probability", source)
         np.testing.assert_allclose(adapter.predict(X), expected, rtol=0, atol=1e-6)
+    stated = load_model(tmp_path / "scripted.pt", head="probability")
+    assert (stated.head, stated.head_source) == ("probability", "user")
 
 
 def test_nn_softmax_detection_is_unchanged(mlp_classifier, X):
