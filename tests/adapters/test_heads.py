@@ -175,7 +175,9 @@ def test_untraceable_softmax_is_found_by_probing_and_said(X):
     assert wrap(torch.jit.script(module)).head_source == "torchscript"
 
 
-def test_a_hand_written_softmax_is_found_by_probing():
+def test_normalisations_the_graph_cannot_name_are_decided_by_the_outputs():
+    """A hand-written softmax reads as a division: its outputs decide. A softmax over the batch
+    (dim 0) normalises no row: no head, and its rows are no probability vectors either."""
     class Manual(nn.Module):
         def __init__(self):
             super().__init__()
@@ -188,6 +190,14 @@ def test_a_hand_written_softmax_is_found_by_probing():
     with pytest.warns(HeadProbeWarning, match=r"last operation, truediv"):
         adapter = wrap(Manual())
     assert (adapter.head, adapter.head_source) == ("probability", "probe")
+
+    class OverTheBatch(Functional):
+        def forward(self, x):
+            return F.softmax(self.body(x), dim=0)
+
+    reading = read_head(OverTheBatch())
+    assert (reading.head, reading.source) == ("raw", "graph")
+    assert (wrap(OverTheBatch()).head, wrap(OverTheBatch()).head_source) == ("raw", "graph")
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -251,15 +261,6 @@ def test_logits_of_a_functional_softmax_are_refused_saying_how_it_was_read():
         wrap(Functional(), output="logit")
     with pytest.raises(IncompatibleModelError, match=r"log-probabilities, not logits"):
         wrap(LogSoftmax(), output="logit")
-
-
-def test_softmax_over_the_batch_is_no_head():
-    class OverTheBatch(Functional):
-        def forward(self, x):
-            return F.softmax(self.body(x), dim=0)
-
-    reading = read_head(OverTheBatch())
-    assert (reading.head, reading.source) == ("raw", "graph")
 
 
 def test_reading_the_head_changes_nothing_in_the_module():
