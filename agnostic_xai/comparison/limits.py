@@ -185,7 +185,7 @@ def cell_limits(seconds: float | None, memory: int | None = None) -> Iterator[No
     """
     main = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
     watch = _Watch(seconds, memory, peak=main) if seconds is not None or memory is not None else None
-    timed = watch is not None and main and (memory is not None or seconds <= MAX_TIMER_SECONDS)  # type: ignore[operator]
+    timed = watch is not None and main and (memory is not None or (seconds or 0.0) <= MAX_TIMER_SECONDS)
     previous: Any = None
     if timed:
         assert watch is not None
