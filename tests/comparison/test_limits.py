@@ -63,6 +63,17 @@ def test_a_model_that_swallows_the_timeout_still_fails_its_cell(X):
     assert "random" in comparison.attributions  # the others complete
 
 
+def test_a_swallowed_timeout_fails_the_cell_in_worker_processes_too(X):
+    # n_jobs=2: each explainer runs in a loky worker (its main thread, so SIGALRM interrupts
+    # there); each worker has its own copy of the model, whose next call is the slow one.
+    model = Swallowing(slow_call=2, seconds=3.0)  # call 1 is compare's check, in this process
+    comparison = compare(wrap(model, feature_names=list(X.columns)), X, time_limit=0.5, n_jobs=2,
+                         **{**FAST, "explainers": ["feature_ablation", "exact_shapley"]})
+    failures = comparison.failures.set_index("explainer")
+    assert set(failures.index) == {"feature_ablation", "exact_shapley"}
+    assert set(failures["error"]) == {"CellTimeout"}
+
+
 def test_a_model_that_swallows_the_memory_error_still_fails_its_cell(X):
     model = Swallowing(slow_call=2, mib=300)
     comparison = compare(wrap(model, feature_names=list(X.columns)), X, memory_limit=64 * 2**20, **FAST)
