@@ -83,7 +83,8 @@ CONFIG_CASES = [
 
 
 @pytest.mark.parametrize("name, text, parts", CONFIG_CASES, ids=[case[0] for case in CONFIG_CASES])
-def test_a_wrong_config_value_is_one_line_naming_file_and_key(files, tmp_path, capsys, monkeypatch, name, text, parts):
+def test_a_wrong_config_value_is_one_line_naming_file_and_key(files, tmp_path, capsys, monkeypatch, name, text,
+                                                               parts):
     config = tmp_path / name
     config.write_text(text)
     no_work(monkeypatch)
@@ -131,7 +132,8 @@ def test_a_wrong_groups_file_is_one_line_naming_the_file(files, tmp_path, capsys
     ],
     ids=["thresholds", "reference", "explainer", "agreement_k"],
 )
-def test_a_wrong_policy_is_one_line_naming_file_and_key(files, tmp_path, capsys, monkeypatch, text, parts):
+def test_a_wrong_policy_is_one_line_naming_file_and_key(files, tmp_path, capsys, monkeypatch, text,
+                                                        parts):
     policy = tmp_path / "policy.toml"
     policy.write_text(text)
     no_work(monkeypatch)
@@ -141,7 +143,8 @@ def test_a_wrong_policy_is_one_line_naming_file_and_key(files, tmp_path, capsys,
 
 
 @pytest.mark.parametrize("kind", ["config", "groups", "policy"])
-def test_a_yaml_alias_bomb_is_refused_in_every_file_the_tool_reads(files, tmp_path, capsys, monkeypatch, kind):
+def test_a_yaml_alias_bomb_is_refused_in_every_file_the_tool_reads(files, tmp_path, capsys, monkeypatch,
+                                                                   kind):
     # Seven levels of nine aliases: 9**7 strings; today's error quoting the value was 74 MB.
     lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     lines += [f"a{i}: &a{i} [{','.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 8)]
@@ -177,7 +180,8 @@ def test_an_unknown_command_or_flag_is_one_line(capsys):
 
 
 @pytest.mark.parametrize("where", ["before", "after"])
-def test_debug_before_or_after_the_command_adds_the_traceback_and_keeps_exit_2(files, tmp_path, capsys, where):
+def test_debug_before_or_after_the_command_adds_the_traceback_and_keeps_exit_2(files, tmp_path, capsys,
+                                                                               where):
     config = tmp_path / "c.toml"
     config.write_text("metrics = 7\n")
     argv = compare_argv(files, tmp_path / "out", "--config", str(config))
