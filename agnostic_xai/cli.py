@@ -1,8 +1,9 @@
 """The ``agnostic-xai`` command line: ``demo``, ``compare`` and ``review``.
 
 Exit codes: 0 success (for ``review``: every check passed), 1 a review check failed, 2 bad
-input (one line on stderr; ``--debug`` shows the traceback), 3 a comparison that completed
-only partly (an explainer or metric failed; skipped ones do not count).
+input (one line on stderr; ``--debug``, before or after the command, adds the traceback and
+changes no exit code), 3 a comparison that completed only partly (an explainer or metric
+failed; skipped ones do not count), 130 interrupted (rerun with ``--resume``).
 """
 
 from __future__ import annotations
@@ -11,21 +12,23 @@ import argparse
 import datetime
 import sys
 import time
+import traceback
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
 
 from ._version import __version__
+from ._messages import one_line, quoted
 from .exceptions import AgnosticXAIError, AgnosticXAIWarning, InvalidInputError
 
 __all__ = ["main", "build_parser"]
 
-EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 #: The result store in the output directory (see :mod:`agnostic_xai.comparison.store`).
 STORE_NAME = "results.sqlite"
@@ -85,37 +88,23 @@ Exit code 0 when every policy check passes, 1 when one fails, 2 on bad input: it
 
 
 # ---------------------------------------------------------------------------------- helpers
-def _names(value: Any) -> Any:
-    """A comma-separated flag value as a list; config values (lists, tables) as they are."""
-    if isinstance(value, str) and value != "default":
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
-
-
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
+    """DEFAULTS, updated by the --config file, updated by the flags; each source's values checked."""
+    from ._settings import check_registry_setting, check_settings
     from .config import load_config
 
     settings = dict(DEFAULTS)
     if getattr(args, "config", None):
         config = load_config(args.config)
-        unknown = sorted(set(config) - set(DEFAULTS))
+        unknown = sorted(str(key) for key in config if key not in DEFAULTS)
         if unknown:
-            raise InvalidInputError(f"Unknown settings {unknown} in {args.config}; known: {sorted(DEFAULTS)}.")
-        settings.update(config)
-    for key in DEFAULTS:
-        value = getattr(args, key, None)
-        if value is not None:
-            settings[key] = value
-    for key in ("rows", "background", "seed", "jobs"):
-        value = settings[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < (0 if key == "seed" else 1):
-            raise InvalidInputError(f"{key} must be a {'non-negative' if key == 'seed' else 'positive'} integer, got {value!r}.")
-    for key in ("memory_limit", "max_model_rows"):
-        value = settings[key]
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise InvalidInputError(f"{key} must be a positive integer, got {value!r}.")
-    settings["explainers"] = _names(settings["explainers"])
-    settings["metrics"] = _names(settings["metrics"])
+            raise InvalidInputError(f"{args.config}: unknown settings {quoted(unknown)}; known: {sorted(DEFAULTS)}.")
+        settings.update(check_settings(config, str(args.config)))
+    flags = {key: getattr(args, key) for key in DEFAULTS if getattr(args, key, None) is not None}
+    for key in ("explainers", "metrics"):
+        if key in flags:
+            flags[key] = check_registry_setting(flags[key], key, f"--{key}")
+    settings.update(check_settings(flags, "the command line"))
     return settings
 
 
@@ -160,9 +149,16 @@ def _load_inputs(args: argparse.Namespace, settings: Mapping[str, Any], cohort: 
     elif groups_setting == "none":
         groups = None
     else:
+        from ._settings import check_groups_file
         from .config import load_config
 
-        groups = FeatureGroups.from_dict(load_config(groups_setting), table.feature_names)
+        try:
+            groups = FeatureGroups.from_dict(check_groups_file(load_config(groups_setting), groups_setting),
+                                             table.feature_names)
+        except InvalidInputError as exc:
+            message = str(exc)
+            named = message if message.startswith(groups_setting) else f"{groups_setting}: {message}"
+            raise InvalidInputError(named) from None
     adapter = load_model(
         args.model,
         trust_model=args.trust_model,
@@ -227,6 +223,7 @@ def _demo(args: argparse.Namespace) -> int:
     from .datasets import default_task
 
     start = time.perf_counter()
+    out = _output_directory(args.out)  # before training the model: a bad --out costs nothing
     rows, background, perturbations = (6, 20, 2) if args.quick else (args.rows, args.background, 5)
     task = default_task(seed=args.seed)
     adapter = wrap(task.model, output="logit", feature_names=list(task.X_train.columns))
@@ -248,20 +245,37 @@ def _demo(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=not args.no_progress,
     )
-    written = _write_outputs(comparison, Path(args.out))
+    written = _write_outputs(comparison, out)
     _print_result(comparison, written, time.perf_counter() - start)
     return EXIT_PARTIAL if _partial(comparison) else EXIT_OK
 
 
+#: Files that demo, compare and review write into --out (review adds its own three).
+_OUTPUT_FILES = ("report.html", "report.json", "table.csv", "summary.csv", "review.html", "review.json",
+                 "manifest.json")
+
+
 def _output_directory(path: str) -> Path:
-    """``--out`` as an existing directory (created when missing); every output file goes inside it."""
+    """``--out`` as an existing, writable directory (created when missing); every output file goes inside it.
+
+    Every command calls this before it loads or computes anything, so that an output that
+    cannot be written costs one line and exit 2, not a finished run lost to a traceback.
+    """
+    import tempfile
+
     out = Path(path)
+    shown = quoted(str(path), 200)
     if out.exists() and not out.is_dir():
-        raise InvalidInputError(f"--out {path!r} is an existing file; give a directory (it is created if missing).")
+        raise InvalidInputError(f"--out {shown} is an existing file; give a directory (it is created if missing).")
     try:
         out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
     except OSError as exc:
-        raise InvalidInputError(f"--out {path!r} cannot be created: {exc.strerror or exc}.") from None
+        raise InvalidInputError(f"--out {shown} cannot be created or written: {exc.strerror or exc}.") from None
+    for name in _OUTPUT_FILES:
+        if (out / name).is_dir():
+            raise InvalidInputError(f"--out {shown} holds a directory {name!r} where the report file goes; remove it.")
     return out
 
 
@@ -504,15 +518,35 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
                         help="MiB by which one explainer or metric cell may grow memory; past it the cell fails")
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line with a pointer to ``--help``, and exit 2.
+
+    argparse prints the whole usage (17 lines for ``compare``) before its message; the
+    message is what the user needs, the usage is one ``--help`` away. Subcommand parsers
+    are of this class too (``add_subparsers`` makes them of the parent's type).
+    """
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``agnostic-xai: error: <message> (see <prog> --help)`` and exit 2."""
+        self.exit(EXIT_BAD_INPUT, f"agnostic-xai: error: {one_line(message, 500)} (see {self.prog} --help)\n")
+
+
+_DEBUG_HELP = "show the traceback of an error as well as its one line (the exit code is the same)"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``agnostic-xai``."""
-    parser = argparse.ArgumentParser(
+    """The argument parser of ``agnostic-xai``.
+
+    ``--debug`` is accepted before and after the subcommand: each subcommand's parser has it
+    with a suppressed default, so that it never resets the value given before.
+    """
+    parser = _Parser(
         prog="agnostic-xai",
         description="Comparable explanations for PyTorch and scikit-learn models on tabular data.",
-        epilog="exit codes: 0 ok, 1 a review check failed, 2 bad input, 3 partial comparison",
+        epilog="exit codes: 0 ok, 1 a review check failed, 2 bad input, 3 partial comparison, 130 interrupted",
     )
     parser.add_argument("--version", action="version", version=f"agnostic-xai {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show full tracebacks instead of one-line errors")
+    parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
     commands = parser.add_subparsers(dest="command", required=True)
     formatter = argparse.RawDescriptionHelpFormatter
 
@@ -594,6 +628,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain_cmd.add_argument("--workers", type=_positive_int, help="local Dask workers (default: one per core)")
     explain_cmd.add_argument("--partition-rows", type=_positive_int, help="rows per partition (default 2048)")
     explain_cmd.set_defaults(handler=_explain)
+    for command in commands.choices.values():
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP)
     return parser
 
 
@@ -616,20 +652,29 @@ def _run_reporting_warnings(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code."""
+    """Entry point; returns the exit code.
+
+    The exit code depends only on what happened, never on ``--debug`` (which adds the
+    traceback to stderr): 2 and one line for bad input (argparse's errors included, raised
+    as ``SystemExit(2)`` by the parser), 130 and one line for an interrupt (Ctrl-C, or a
+    model raising ``KeyboardInterrupt``), after which ``--resume`` finishes a comparison.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return _run_reporting_warnings(args)
     except AgnosticXAIError as exc:
         if args.debug:
-            raise
-        message = str(exc).replace("\n", " ")
-        print(f"agnostic-xai: error: {message}", file=sys.stderr)
+            traceback.print_exc()
+        print(f"agnostic-xai: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("agnostic-xai: interrupted", file=sys.stderr)
-        return 130
+        if args.debug:
+            traceback.print_exc()
+        resumable = args.command in ("compare", "review") and not getattr(args, "plan", False)
+        hint = "; the finished cells are kept: rerun the same command with --resume" if resumable else ""
+        print(f"agnostic-xai: interrupted{hint}", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

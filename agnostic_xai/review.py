@@ -34,6 +34,7 @@ from scipy import stats
 
 from .comparison import Comparison
 from .comparison.stats import holm
+from ._messages import quoted
 from .config import load_config
 from .exceptions import InvalidInputError
 
@@ -77,37 +78,70 @@ class Policy:
     shapley_error: float | None = None
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> Policy:
-        """Build from a parsed policy file (top-level keys plus a ``thresholds`` table)."""
+    def from_mapping(cls, data: Mapping[str, Any], *, source: str = "the policy") -> Policy:
+        """Build from a parsed policy file (top-level keys plus a ``thresholds`` table).
+
+        Parameters
+        ----------
+        data : Mapping
+            The parsed file.
+        source : str
+            Where ``data`` came from (the file's name), named in every error.
+
+        Raises
+        ------
+        InvalidInputError
+            A missing explainer, an unknown key or threshold, or a value of the wrong type:
+            one line naming ``source``, the key and what was expected.
+        """
+        if not isinstance(data, Mapping):
+            raise InvalidInputError(f"{source} must hold a mapping of policy keys, got {quoted(data)}.")
         if "explainer" not in data:
-            raise InvalidInputError("The policy must name the explainer under review: explainer = \"...\".")
-        thresholds = dict(data.get("thresholds", {}))
+            raise InvalidInputError(f"{source}: the policy must name the explainer under review: explainer = \"...\".")
+        if not isinstance(data["explainer"], str) or not data["explainer"].strip():
+            raise InvalidInputError(
+                f"{source}: explainer must be an explainer's name, got {quoted(data['explainer'])}."
+            )
+        thresholds = data.get("thresholds", {})
+        if not isinstance(thresholds, Mapping):
+            raise InvalidInputError(
+                f"{source}: thresholds must be a table of threshold -> value, got {quoted(thresholds)}."
+            )
         known = set(_THRESHOLDS) | {"agreement_k", "beats_random_metric"}
-        unknown = sorted(set(thresholds) - known)
+        unknown = sorted(str(key) for key in thresholds if key not in known)
         if unknown:
-            raise InvalidInputError(f"Unknown policy thresholds {unknown}; known: {sorted(known)}.")
-        extra = sorted(set(data) - {"explainer", "reference", "thresholds"})
+            raise InvalidInputError(f"{source}: Unknown policy thresholds {quoted(unknown)}; known: {sorted(known)}.")
+        extra = sorted(str(key) for key in data if key not in ("explainer", "reference", "thresholds"))
         if extra:
-            raise InvalidInputError(f"Unknown policy keys {extra}; expected explainer, reference, thresholds.")
+            raise InvalidInputError(
+                f"{source}: Unknown policy keys {quoted(extra)}; expected explainer, reference, thresholds."
+            )
         reference = data.get("reference", cls.reference)
         if isinstance(reference, str):
             reference = (reference,)
-        values: dict[str, Any] = {"explainer": str(data["explainer"]), "reference": tuple(str(r) for r in reference)}
+        if not isinstance(reference, (list, tuple)) or not all(isinstance(r, str) and r.strip() for r in reference):
+            raise InvalidInputError(
+                f"{source}: reference must be an explainer's name or a list of names, got {quoted(data['reference'])}."
+            )
+        values: dict[str, Any] = {"explainer": data["explainer"], "reference": tuple(reference)}
         for key, value in thresholds.items():
             if key in ("agreement_k",):
-                if not isinstance(value, int) or value < 1:
-                    raise InvalidInputError(f"agreement_k must be a positive int, got {value!r}.")
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise InvalidInputError(f"{source}: agreement_k must be a positive int, got {quoted(value)}.")
             elif key == "beats_random_metric":
-                value = str(value)
+                if not isinstance(value, str) or not value.strip():
+                    raise InvalidInputError(
+                        f"{source}: beats_random_metric must be a metric's name, got {quoted(value)}."
+                    )
             elif value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-                raise InvalidInputError(f"Threshold {key} must be a number, got {value!r}.")
+                raise InvalidInputError(f"{source}: threshold {key} must be a number, got {quoted(value)}.")
             values[key] = value
         return cls(**values)
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> Policy:
-        """Read a policy from a TOML, YAML or JSON file."""
-        return cls.from_mapping(load_config(path))
+        """Read a policy from a TOML, YAML or JSON file (see :func:`agnostic_xai.config.load_config`)."""
+        return cls.from_mapping(load_config(path), source=str(path))
 
     def required_explainers(self) -> list[str]:
         """Explainers the checks need, in run order."""

@@ -176,7 +176,7 @@ class Adapter(ABC):
                 block.flags.writeable = False
                 try:
                     out = self._forward(block)
-                except Exception as exc:  # the user's model raised
+                except (Exception, SystemExit) as exc:  # the user's model raised (sys.exit cannot end a run)
                     raise ModelOutputError(f"The model raised {type(exc).__name__}: {exc}") from exc
                 chunks.append(self._check_output(out, block.shape[0]))
         with self._rows_lock:

@@ -2,7 +2,7 @@
 
 from .plan import Plan
 from .result import TABLE_COLUMNS, Comparison
-from .runner import CellMemoryError, CellTimeout, compare
+from .runner import CellExit, CellMemoryError, CellTimeout, compare
 from .store import ResultStore
 
-__all__ = ["compare", "Comparison", "Plan", "ResultStore", "CellTimeout", "CellMemoryError", "TABLE_COLUMNS"]
+__all__ = ["compare", "Comparison", "Plan", "ResultStore", "CellTimeout", "CellMemoryError", "CellExit", "TABLE_COLUMNS"]

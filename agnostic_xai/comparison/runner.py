@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import platform
-import signal
 import sys
-import threading
 import time
 import traceback
-from collections.abc import Iterator, Mapping
+import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +24,15 @@ from ..explainers import Explainer
 from ..groups import FeatureGroups, check_groups
 from .chunks import DEFAULT_ROW_CHUNK, check_row_chunk, explain_chunk, row_chunks, with_rows
 from .diagnostics_saturation import SATURATION_SHARE, check_saturation
+from .limits import (
+    MEMORY_CHECK_INTERVAL,
+    CellExit,
+    CellMemoryError,
+    CellTimeout,
+    cell_limits,
+    check_time_limit,
+    resident_memory,
+)
 from .result import TABLE_COLUMNS, Comparison, empty_failures
 from .store import ResultStore, StoredExplainer, array_digest
 
@@ -35,10 +42,13 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_EXACT_LIMIT",
     "DEFAULT_ROW_CHUNK",
+    "MEMORY_CHECK_INTERVAL",
     "SATURATION_SHARE",
+    "CellExit",
     "CellMemoryError",
     "CellTimeout",
     "compare",
+    "resident_memory",
 ]
 
 #: Largest number of features (or groups) for which exact Shapley values are computed as the
@@ -46,83 +56,14 @@ __all__ = [
 DEFAULT_EXACT_LIMIT = 12
 
 
-class CellTimeout(AgnosticXAIError, TimeoutError):
-    """An explainer or metric ran past the comparison's ``time_limit``."""
-
-
-class CellMemoryError(AgnosticXAIError, MemoryError):
-    """An explainer or metric grew the process's memory past the comparison's ``memory_limit``."""
-
-
-#: Seconds between two memory checks while a cell runs under a ``memory_limit``.
-MEMORY_CHECK_INTERVAL = 0.02
-
-
-def resident_memory() -> int:
-    """Resident set size of this process in bytes (``/proc/self/statm``; peak RSS elsewhere)."""
-    try:
-        with open("/proc/self/statm", "rb") as handle:
-            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError, AttributeError):
-        import resource
-
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return int(peak) * (1 if sys.platform == "darwin" else 1024)
-
-
-@contextlib.contextmanager
-def _limits(seconds: float | None, memory: int | None = None) -> Iterator[None]:
-    """Raise :class:`CellTimeout` or :class:`CellMemoryError` in the block past its limits.
-
-    In the main thread on POSIX a ``SIGALRM`` timer interrupts Python code between
-    bytecodes: once after ``seconds`` for a time limit alone, or every
-    :data:`MEMORY_CHECK_INTERVAL` seconds to compare the resident memory with what it was
-    when the block began. Model calls run in bounded chunks, so a cell stops within one
-    chunk of a limit; a single allocation inside one C call can overshoot the memory limit
-    before the next check. Elsewhere (another thread, Windows) both limits are checked when
-    the block returns.
-    """
-    if seconds is None and memory is None:
-        yield
-        return
-    start, memory_before = time.perf_counter(), resident_memory() if memory is not None else 0
-
-    def check(on_timer: bool) -> None:
-        if seconds is not None and (on_timer and memory is None or time.perf_counter() - start >= seconds):
-            raise CellTimeout(f"ran past the time limit of {seconds:g} s; raise time_limit or lower the budget")
-        if memory is not None:
-            grown = resident_memory() - memory_before
-            if grown > memory:
-                raise CellMemoryError(
-                    f"grew memory by {grown / 2**20:.0f} MiB, past the memory limit of {memory / 2**20:.0f} MiB; "
-                    "raise memory_limit, lower batch_size or the budget"
-                )
-
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable:
-        yield
-        check(on_timer=False)
-        return
-
-    def expire(signum: int, frame: Any) -> None:
-        check(on_timer=True)
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    if memory is None:
-        signal.setitimer(signal.ITIMER_REAL, seconds)
-    else:
-        first = MEMORY_CHECK_INTERVAL if seconds is None else min(MEMORY_CHECK_INTERVAL, seconds)
-        signal.setitimer(signal.ITIMER_REAL, first, MEMORY_CHECK_INTERVAL)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+def _limits(seconds: float | None, memory: int | None = None) -> Any:
+    """The limits every cell runs under (see :func:`~agnostic_xai.comparison.limits.cell_limits`)."""
+    return cell_limits(seconds, memory)
 
 
 def _time_limit(seconds: float | None) -> Any:
     """A time limit alone (see :func:`_limits`)."""
-    return _limits(seconds, None)
+    return cell_limits(seconds, None)
 
 
 @dataclass
@@ -473,7 +414,9 @@ def compare(
     time_limit : float, optional
         Seconds allowed per row chunk of an explainer (the first, or on Dask each, chunk
         including the explainer's fit) and per metric cell; an explainer with a chunk past
-        it, or a metric cell past it, is recorded as failed.
+        it, or a metric cell past it, is recorded as failed (:class:`CellTimeout`), even when
+        the model caught the interruption (see :mod:`agnostic_xai.comparison.limits`). Any
+        finite positive number.
     n_background : int
         Background rows sampled from ``X`` when ``background`` is None.
     exact_limit : int
@@ -483,7 +426,8 @@ def compare(
         Bytes by which one row chunk or metric cell may grow the process's resident memory;
         a cell past it is recorded as failed (:class:`CellMemoryError`). Checked every
         :data:`MEMORY_CHECK_INTERVAL` seconds while the cell runs (see :func:`_limits`), so a
-        single huge allocation can overshoot before it is caught.
+        single huge allocation can overshoot before it is caught; the peak growth is checked
+        again when the cell returns (Linux: the kernel's peak-RSS mark, reset per cell).
     store : str or PathLike, optional
         A SQLite file (:mod:`agnostic_xai.comparison.store`) to which every finished
         attribution and metric cell is committed as it completes.
@@ -514,6 +458,10 @@ def compare(
         The model raised or returned NaN/inf or a wrong shape on the explained rows.
     BudgetError
         A plan above ``max_model_rows`` without ``force``.
+    KeyboardInterrupt
+        Ctrl-C, or a model that raised it: the run stops; the cells committed to ``store``
+        are kept for ``resume=True``. Anything else a cell raises, ``SystemExit`` included,
+        fails that cell only (:class:`CellExit`).
 
     Warns
     -----
@@ -538,9 +486,7 @@ def compare(
         raise InvalidInputError("client is used by backend='dask' only.")
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
         raise InvalidInputError(f"n_jobs must be a positive int, got {n_jobs!r}.")
-    if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, (int, float))
-                                   or not time_limit > 0 or not np.isfinite(time_limit)):
-        raise InvalidInputError(f"time_limit must be positive seconds, got {time_limit!r}.")
+    time_limit = check_time_limit(time_limit)
     for label, value in (("memory_limit", memory_limit), ("max_model_rows", max_model_rows)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
             raise InvalidInputError(f"{label} must be a positive int, got {value!r}.")
