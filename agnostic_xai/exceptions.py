@@ -17,8 +17,10 @@ __all__ = [
     "NotFittedError",
     "UnknownNameError",
     "UnsafeFileError",
+    "StoreError",
     "AgnosticXAIWarning",
     "SaturationWarning",
+    "StoreWarning",
 ]
 
 
@@ -72,3 +74,12 @@ class SaturationWarning(AgnosticXAIWarning):
     Saturated probabilities have zero gradient and make explanations in probability space
     vanish; explaining ``output="logit"`` avoids this.
     """
+
+
+class StoreError(InvalidInputError):
+    """A result store that cannot be used: damaged, of another schema, in use by another run,
+    or reached through a link that would write outside its directory."""
+
+
+class StoreWarning(AgnosticXAIWarning):
+    """Stored cells were not trusted (damaged, or written by another configuration) and are recomputed."""
