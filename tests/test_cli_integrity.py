@@ -212,3 +212,47 @@ def test_explain_api_refuses_its_input_as_output(files, tmp_path):
     with pytest.raises(InvalidInputError, match="is the input"):
         explain(model, rows, explainer="exact_shapley", background=np.zeros((2, 4)), out=rows)
     assert rows.read_bytes() == before
+
+
+def _cells_in(path):
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
+        try:
+            return connection.execute("SELECT COUNT(*) FROM cells WHERE status = 'ok'").fetchone()[0]
+        finally:
+            connection.close()
+    except sqlite3.Error:
+        return 0
+
+
+@pytest.mark.slow
+def test_the_issues_race_a_second_seed_cannot_take_over_a_running_store(files, tmp_path, capsys):
+    """``--seed 3 --out shared`` running, then ``--seed 4 --out shared``: the second is refused while the
+    first writes; the first finishes intact; ``--seed 4 --resume`` then resumes nothing of seed 3."""
+    import time
+
+    slow = ["--explainers", "exact_shapley,kernel_shap,lime,feature_ablation,random", "--metrics",
+            "deletion_auc,max_sensitivity", "--rows", "16", "--background", "10"]
+    shared = tmp_path / "shared"
+    argv = [a for a in compare_argv(files, shared) if a not in QUICK] + slow
+    first = subprocess.Popen([sys.executable, "-m", "agnostic_xai.cli", *argv, "--seed", "3"],
+                             env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and first.poll() is None and _cells_in(shared / STORE_NAME) < 1:
+            time.sleep(0.02)
+        assert first.poll() is None, "the first run finished before the second could start"
+        capsys.readouterr()
+        assert main([*argv, "--seed", "4"]) == 2
+        assert f"in use by pid {first.pid}" in one_error_line(capsys.readouterr().err)
+        assert first.wait(timeout=600) == 0
+    finally:
+        if first.poll() is None:
+            first.kill()
+    seed3 = pd.read_csv(shared / "table.csv")[SCORES]
+    assert main([*argv, "--seed", "3", "--resume"]) == 0  # the first run's store is whole: all of it resumed
+    assert "resumed 15 finished results" in capsys.readouterr().err
+    pd.testing.assert_frame_equal(pd.read_csv(shared / "table.csv")[SCORES], seed3)
+    assert main([*argv, "--seed", "4", "--resume"]) == 2  # another configuration: refused, not mixed
+    assert "different configuration" in one_error_line(capsys.readouterr().err)
