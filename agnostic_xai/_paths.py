@@ -114,13 +114,13 @@ def check_not_an_input(out: Any, inputs: Iterable[Any]) -> None:
                 same = False
         if same:
             raise InvalidInputError(
-                f"The output {str(out)!r} is the input {str(source)!r} (the same file); writing it would destroy the input: "
-                "choose another output file."
+                f"The output {str(out)!r} is the input {str(source)!r} (the same file); writing it would destroy "
+                "the input: choose another output file."
             )
         if source_path.is_dir() and os.path.commonpath([resolved, _resolved(source_path)]) == _resolved(source_path):
             raise InvalidInputError(
-                f"The output {str(out)!r} lies inside the input directory {str(source)!r}; a later read of that directory "
-                "would take the attributions for data: choose an output outside it."
+                f"The output {str(out)!r} lies inside the input directory {str(source)!r}; a later read of that "
+                "directory would take the attributions for data: choose an output outside it."
             )
 
 

@@ -199,7 +199,8 @@ class ResultStore:
             yield self._connection
         except sqlite3.Error as exc:
             raise StoreError(
-                f"{str(self.path)!r} is not a usable result store ({action}: {exc}); use a new --out or remove the file."
+                f"{str(self.path)!r} is not a usable result store ({action}: {exc}); "
+                "use a new --out or remove the file."
             ) from None
 
     def _connect(self, *, fresh: bool, check: bool) -> None:
@@ -238,7 +239,9 @@ class ResultStore:
         if not tables & set(_TABLES):
             return None
         columns = {row[1] for row in connection.execute("PRAGMA table_info(cells)")}
-        row = connection.execute("SELECT schema_version FROM config WHERE id = 1").fetchone() if "config" in tables else None
+        row = None
+        if "config" in tables:
+            row = connection.execute("SELECT schema_version FROM config WHERE id = 1").fetchone()
         stored = row[0] if row is not None else None  # as found: junk in it reads as an unknown version
         if "checksum" not in columns:  # version 1 had no per-row checksums
             return stored if stored is not None and stored != SCHEMA_VERSION else 1
@@ -281,7 +284,9 @@ class ResultStore:
     def _signed(self, kinds: str, values: tuple[Any, ...]) -> tuple[Any, ...]:
         """``values`` with this run's fingerprint and the row's checksum appended."""
         if self.fingerprint is None:
-            raise StoreError(f"The store {str(self.path)!r} was opened to be read; a run writes it (compare(store=...)).")
+            raise StoreError(
+                f"The store {str(self.path)!r} was opened to be read; a run writes it (compare(store=...))."
+            )
         values = (*values, self.fingerprint)
         return (*values, row_digest(kinds, values))
 

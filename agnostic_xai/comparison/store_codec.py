@@ -25,7 +25,8 @@ from ..attribution import Attribution
 from ..exceptions import InvalidInputError
 
 __all__ = [
-    "array_digest", "canonical", "fingerprint", "pack", "unpack", "attribution_bytes", "row_digest", "real", "decode_cell",
+    "array_digest", "canonical", "fingerprint", "pack", "unpack", "attribution_bytes", "row_digest", "real",
+    "decode_cell",
 ]
 
 

@@ -63,7 +63,9 @@ class StoreLock:
         try:
             descriptor = os.open(self.path, flags, 0o666)
         except OSError as exc:
-            raise StoreError(f"The store's lock file {str(self.path)!r} cannot be opened: {exc.strerror or exc}.") from None
+            raise StoreError(
+                f"The store's lock file {str(self.path)!r} cannot be opened: {exc.strerror or exc}."
+            ) from None
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -112,7 +112,8 @@ def test_worker_processes_write_under_the_runs_fingerprint_without_the_lock(task
     first = run(task, store=path, n_jobs=2)
     connection = connect(path)
     (digest,) = connection.execute("SELECT fingerprint FROM config").fetchone()
-    stamps = {row[0] for row in connection.execute("SELECT fingerprint FROM cells UNION SELECT fingerprint FROM attributions")}
+    union = "SELECT fingerprint FROM cells UNION SELECT fingerprint FROM attributions"
+    stamps = {row[0] for row in connection.execute(union)}
     connection.close()
     assert stamps == {digest}
     pd.testing.assert_frame_equal(scores(first), fresh[3])
@@ -129,10 +130,11 @@ def test_cells_written_under_another_configuration_are_never_resumed(task, tmp_p
     connection.execute("ATTACH DATABASE ? AS other", (str(other),))
     moved = connection.execute("SELECT COUNT(*) FROM other.cells WHERE explainer != 'feature_ablation'").fetchone()[0]
     connection.execute("INSERT OR REPLACE INTO cells SELECT * FROM other.cells WHERE explainer != 'feature_ablation'")
-    connection.execute("INSERT OR REPLACE INTO attributions SELECT * FROM other.attributions WHERE name = 'kernel_shap'")
+    connection.execute(
+        "INSERT OR REPLACE INTO attributions SELECT * FROM other.attributions WHERE name = 'kernel_shap'")
     connection.execute("DETACH DATABASE other")
     connection.close()
-    with pytest.warns(StoreWarning, match=r"were written by another configuration; they were not used and are recomputed"):
+    with pytest.warns(StoreWarning, match=r"3 were written by another configuration; they were not used"):
         resumed = run(task, store=path, seed=4, resume=True)
     pd.testing.assert_frame_equal(scores(resumed), fresh[4])
     # kernel_shap's foreign attribution makes its own cells count as missing; random keeps
