@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 import numpy as np
 import pandas as pd
 
+from ._paths import check_not_an_input, check_outputs_inside
 from ._version import __version__
 from ._messages import one_line, quoted
 from .exceptions import AgnosticXAIError, AgnosticXAIWarning, InvalidInputError
@@ -32,6 +33,10 @@ EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 
 
 #: The result store in the output directory (see :mod:`agnostic_xai.comparison.store`).
 STORE_NAME = "results.sqlite"
+
+#: Every file compare and review write in --out (none may be a link; see :mod:`agnostic_xai._paths`).
+_OUT_FILES = ("report.html", "report.json", "table.csv", "summary.csv", "review.html", "review.json", "manifest.json",
+              STORE_NAME, *(STORE_NAME + suffix for suffix in ("-wal", "-shm", "-journal", ".lock")))
 
 #: Settings that a --config file may hold; command-line flags override them.
 DEFAULTS: dict[str, Any] = {
@@ -332,6 +337,7 @@ def _compare(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     settings = _settings(args)
     out = _output_directory(args.out)
+    check_outputs_inside(out, _OUT_FILES)
     inputs = _load_inputs(args, settings)
     comparison = _run_compare(args, settings, inputs, out, settings["explainers"], settings["metrics"])
     if args.plan:
@@ -356,6 +362,7 @@ def _review(args: argparse.Namespace) -> int:
     settings = _settings(args)
     policy = Policy.from_file(args.policy)
     out = _output_directory(args.out)
+    check_outputs_inside(out, _OUT_FILES)
     inputs = _load_inputs(args, settings, cohort=args.cohort)
     explainers = settings["explainers"]
     if explainers == "default":
@@ -416,6 +423,7 @@ def _explain(args: argparse.Namespace) -> int:
     from .io import TableEncoder, load_model, read_frame
 
     start = time.perf_counter()
+    check_not_an_input(args.out, [args.data, args.background_data, args.model])  # before any work
     data = Path(args.data)
     if args.background_data:
         sample = read_frame(args.background_data)

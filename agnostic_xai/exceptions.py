@@ -17,9 +17,11 @@ __all__ = [
     "NotFittedError",
     "UnknownNameError",
     "UnsafeFileError",
+    "StoreError",
     "AgnosticXAIWarning",
     "SaturationWarning",
     "HeadProbeWarning",
+    "StoreWarning",
 ]
 
 
@@ -83,3 +85,12 @@ class HeadProbeWarning(AgnosticXAIWarning):
     vectors: they are then explained as they are, not softmaxed again. Passing ``head=`` to
     :func:`agnostic_xai.wrap` states what the module returns and silences the warning.
     """
+
+
+class StoreError(InvalidInputError):
+    """A result store that cannot be used: damaged, of another schema, in use by another run,
+    or reached through a link that would write outside its directory."""
+
+
+class StoreWarning(AgnosticXAIWarning):
+    """Stored cells were not trusted (damaged, or written by another configuration) and are recomputed."""

@@ -562,6 +562,8 @@ def compare(
                     result_store.put_attribution("exact_shapley", reference, role="reference")
 
     stored = {name: result_store.explainer(name) if result_store is not None and resume else None for name, _ in chosen}
+    if result_store is not None and resume:
+        result_store.warn_dropped()  # stored rows not trusted (damaged, other configuration) are recomputed
     bar = None
     if progress and sys.stderr.isatty():
         from tqdm.auto import tqdm

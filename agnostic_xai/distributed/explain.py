@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .._params import clone, derive_seed
+from .._paths import check_not_an_input, temporary_sibling
 from ..adapters import Adapter, wrap
 from ..attribution import Attribution
 from ..exceptions import AgnosticXAIError, IncompatibleModelError, InvalidInputError
@@ -603,6 +604,10 @@ def explain(
         Write the attributions to this Parquet file, in row order, one row group per
         partition, instead of returning them: columns ``row_id``, one per attributed
         feature, ``base_value`` and ``target``. Only finished partitions are held in memory.
+        The file is written under a temporary name next to ``out`` and renamed to it when the
+        run ends, so an existing file is replaced whole or not at all (a link at that name is
+        replaced, never written through). An ``out`` that is the data (also through a symbolic
+        or hard link), lies inside a data directory, or is a directory is refused before any work.
     encoder : TableEncoder or callable, optional
         Encodes each partition's raw rows before they are explained, for tables with text or
         categorical columns or missing values: a :class:`~agnostic_xai.io.TableEncoder`
@@ -662,6 +667,8 @@ def explain(
     )
     partition_rows = -(-partition_rows // seed_block) * seed_block
     retries = _check_int(retries, "retries", 0)
+    if out is not None:  # before any work: never write over (or into) the input
+        check_not_an_input(out, [data])
 
     source, columns = _open_source(data, id_column)
     if id_column is not None and id_column not in (columns or ()):
@@ -751,8 +758,10 @@ def explain(
                 _run_on_dask(
                     dask, job, _portable(adapter, background_arr), background_arr, source, units, sink, retries
                 )
-    finally:
-        sink.close()
+    except BaseException:
+        sink.close(finished=False)
+        raise
+    sink.close()
     return sink.result(job, backend, time.perf_counter() - start_time)
 
 
@@ -835,6 +844,7 @@ class _Sink:
         self.n_rows = self.n_explained = self.model_rows = self.n_partitions = 0
         self.writer: Any = None
         self.schema: Any = None
+        self.temporary: Path | None = None
 
     def add(self, outcome: _Outcome) -> None:
         self.waiting[outcome.index] = outcome
@@ -868,13 +878,23 @@ class _Sink:
         if self.writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.schema = table.schema
-            self.writer = pq.ParquetWriter(self.path, self.schema)
+            # Written next to the output and renamed over it when complete: the old file (or
+            # whatever a link at that name leads to) is never written into, nor left half-written.
+            self.temporary = temporary_sibling(self.path)
+            self.writer = pq.ParquetWriter(self.temporary, self.schema)
         self.writer.write_table(table.cast(self.schema))
 
-    def close(self) -> None:
+    def close(self, finished: bool = True) -> None:
+        """Close the file; put it in place when the run ``finished``, remove it otherwise."""
         if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+            try:
+                self.writer.close()
+                if finished:
+                    os.replace(self.temporary, self.path)
+            finally:
+                self.writer = None
+                if self.temporary is not None:
+                    self.temporary.unlink(missing_ok=True)
 
     def result(self, job: _Job, backend: str, seconds: float) -> ExplainResult:
         if self.waiting:  # pragma: no cover - every submitted partition is gathered

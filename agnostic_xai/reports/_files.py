@@ -1,4 +1,9 @@
-"""Atomic file writing: a report is either the old one or the whole new one, never half."""
+"""Atomic file writing: a report is either the old one or the whole new one, never half.
+
+A report file is never written through a link: an existing symbolic link at its name is
+refused (:func:`agnostic_xai._paths.refuse_link`), and the rename that puts the new file in
+place replaces a link created after that check instead of writing where it leads.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from .._paths import refuse_link
 from ..exceptions import InvalidInputError
 
 __all__ = ["atomic_write_text", "check_path"]
@@ -18,6 +24,7 @@ def check_path(path: Any) -> Path:
         target = Path(os.fspath(path))
     except TypeError:
         raise InvalidInputError(f"path must be a str or os.PathLike, got {type(path).__name__}.") from None
+    refuse_link(target, "The report file")
     if target.is_dir():
         raise InvalidInputError(f"{str(target)!r} is a directory; give a file name such as report.html.")
     if not target.parent.is_dir():
@@ -33,7 +40,8 @@ def atomic_write_text(path: Path, text: str) -> Path:
     which is atomic on POSIX and Windows. On any error the temporary file is removed and
     ``path`` is left as it was.
     """
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    refuse_link(Path(path), "The report file")
+    temporary = Path(path).with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(descriptor, "wb") as handle:
