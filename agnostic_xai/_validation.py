@@ -3,20 +3,46 @@
 Everything that enters the library as data passes through :func:`check_matrix`, which
 returns a read-only float64 view (or copy) of the caller's data: the caller's object is
 never written to, and code downstream cannot write to it by accident either.
+
+Arguments that are not data go through one helper per kind (:func:`check_int`,
+:func:`check_float`, :func:`check_bool`, :func:`check_choice`, :func:`check_path`, ...), so
+every entry point refuses a wrong argument the same way: early, before any model call, with
+a project error that names the argument and says what it accepts
+(:class:`~agnostic_xai.exceptions.InvalidTypeError` for a wrong type,
+:class:`~agnostic_xai.exceptions.InvalidInputError` for a wrong value).
 """
 
 from __future__ import annotations
 
+import inspect
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .exceptions import InvalidInputError
+from .exceptions import InvalidInputError, InvalidTypeError
 
-__all__ = ["check_matrix", "check_target", "check_feature_names", "readonly", "is_tensor"]
+__all__ = [
+    "check_matrix",
+    "check_target",
+    "check_feature_names",
+    "readonly",
+    "is_tensor",
+    "tensor_to_array",
+    "shown",
+    "check_int",
+    "check_float",
+    "check_bool",
+    "check_choice",
+    "check_str",
+    "check_path",
+    "check_mapping",
+    "check_callable",
+    "check_params",
+]
 
 
 def is_tensor(obj: Any) -> bool:
@@ -32,19 +58,31 @@ def readonly(array: np.ndarray) -> np.ndarray:
     return view
 
 
-def check_feature_names(names: Sequence[Any] | None, n_features: int | None = None) -> tuple[str, ...] | None:
-    """Validate feature names: strings, unique, and ``n_features`` of them when given."""
+def check_feature_names(
+    names: Sequence[Any] | None, n_features: int | None = None, *, name: str = "feature_names"
+) -> tuple[str, ...] | None:
+    """Validate feature names: strings, unique, and ``n_features`` of them when given.
+
+    Numbers are accepted and turned into strings (DataFrame columns are often integers);
+    anything that is not a sequence of names is a :class:`InvalidTypeError`.
+    """
     if names is None:
         return None
-    if isinstance(names, str):
-        raise InvalidInputError("feature_names must be a sequence of strings, not a single string.")
+    if isinstance(names, (str, bytes)):
+        raise InvalidTypeError(f"{name} must be a sequence of strings, not a single string.")
+    if isinstance(names, (Mapping, set, frozenset)) or not isinstance(names, (Sequence, np.ndarray, pd.Index)):
+        raise InvalidTypeError(f"{name} must be a sequence of strings, got {type(names).__name__}.")
+    bad = [n for n in names if not isinstance(n, (str, int, np.integer))]
+    if bad or (isinstance(names, np.ndarray) and names.ndim != 1):
+        raise InvalidTypeError(f"{name} must hold strings, got {shown(bad[0]) if bad else names.shape}.")
     out = tuple(str(n) for n in names)
+    label = "feature names" if name == "feature_names" else name
     if n_features is not None and len(out) != n_features:
-        raise InvalidInputError(f"Expected {n_features} feature names, got {len(out)}.")
+        raise InvalidInputError(f"Expected {n_features} {label}, got {len(out)}.")
     seen: set[str] = set()
     duplicates = sorted({n for n in out if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
     if duplicates:
-        raise InvalidInputError(f"Duplicate feature names: {duplicates}. Names must be unique.")
+        raise InvalidInputError(f"Duplicate {label}: {duplicates}. Names must be unique.")
     return out
 
 
@@ -128,7 +166,7 @@ def check_matrix(
     if isinstance(X, pd.DataFrame):
         array = _frame_to_array(X, tuple(feature_names) if feature_names is not None else None, name)
     elif is_tensor(X):
-        array = X.detach().cpu().numpy()
+        array = tensor_to_array(X, name)
     else:
         if isinstance(X, (str, bytes, dict)):
             raise InvalidInputError(f"{name} must be a 2-D numeric array, got {type(X).__name__}.")
@@ -162,19 +200,50 @@ def check_matrix(
     return readonly(array)
 
 
-def check_target(target: Any, n_rows: int, n_outputs: int) -> np.ndarray:
+def tensor_to_array(X: Any, name: str) -> np.ndarray:
+    """A torch tensor's values as numpy, on the CPU.
+
+    Half-precision types numpy does not have (``bfloat16``) are widened to float32 first,
+    which is exact; layouts numpy cannot hold (sparse, quantized) are refused.
+    """
+    import torch
+
+    tensor = X.detach()
+    if tensor.layout != torch.strided or tensor.is_quantized:
+        raise InvalidTypeError(f"{name} is a {tensor.layout} tensor; pass a dense tensor (X.to_dense()).")
+    tensor = tensor.cpu()
+    if tensor.dtype == torch.bfloat16:
+        tensor = tensor.to(torch.float32)
+    try:
+        return tensor.numpy()
+    except (TypeError, RuntimeError) as exc:
+        raise InvalidTypeError(f"{name} is a tensor of dtype {tensor.dtype} that cannot be read: {exc}") from None
+
+
+def check_target(target: Any, n_rows: int, n_outputs: int | None) -> np.ndarray:
     """Validate an explicit target (an int or one int per row) and return ``(n,)`` int64.
+
+    With ``n_outputs=None`` (the model's outputs are not known yet) everything but the
+    upper bound is checked, so that a bad target is refused before the model is called.
 
     Raises
     ------
     InvalidInputError
-        When the target is not integral, has the wrong length or is out of range.
+        When the target is not integral, has the wrong length or is out of range
+        (:class:`InvalidTypeError` when it is not numbers at all).
     """
+    if isinstance(target, (str, bytes, Mapping, set)) or target is None:
+        raise InvalidTypeError(f"target must be an int or one int per row, got {shown(target)}.")
     if is_tensor(target):
-        target = target.detach().cpu().numpy()
-    array = np.asarray(target)
-    if array.dtype == object or not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
-        raise InvalidInputError(f"target must be an int or an array of ints, got {target!r:.80}.")
+        target = tensor_to_array(target, "target")
+    try:
+        array = np.asarray(target)
+    except (TypeError, ValueError):
+        raise InvalidTypeError(f"target must be an int or one int per row, got {shown(target)}.") from None
+    if array.dtype == np.bool_ or array.dtype == object or not (
+        np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
+    ):
+        raise InvalidTypeError(f"target must be an int or an array of ints, got {shown(target)}.")
     if np.issubdtype(array.dtype, np.floating):
         if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
             raise InvalidInputError("target must hold whole numbers (output indices).")
@@ -183,9 +252,169 @@ def check_target(target: Any, n_rows: int, n_outputs: int) -> np.ndarray:
         array = np.full(n_rows, int(array), dtype=np.int64)
     elif array.ndim != 1 or array.shape[0] != n_rows:
         raise InvalidInputError(f"target must be an int or have one entry per row ({n_rows}), got shape {array.shape}.")
-    if array.size and (array.min() < 0 or array.max() >= n_outputs):
+    if array.size and array.min() < 0:
+        raise InvalidInputError(f"target must hold output indices >= 0, got {array.min()}.")
+    if array.size and n_outputs is not None and array.max() >= n_outputs:
         raise InvalidInputError(
             f"target out of range: the model has {n_outputs} outputs (valid indices 0..{n_outputs - 1}), "
             f"got values in [{array.min()}, {array.max()}]."
         )
     return array
+
+
+# ---------------------------------------------------------------------------------- arguments
+def shown(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for quoting a caller's value in a message."""
+    if isinstance(value, (np.ndarray, pd.DataFrame)) or is_tensor(value):
+        return f"{type(value).__name__} of shape {tuple(value.shape)}"
+    try:
+        text = repr(value)
+    except Exception:  # a repr that raises is the caller's bug, not a reason to lose the error
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _bound_text(minimum: float | None, maximum: float | None, strict: bool) -> str:
+    low = "" if minimum is None else (f"> {minimum:g}" if strict else f">= {minimum:g}")
+    high = "" if maximum is None else (f"< {maximum:g}" if strict else f"<= {maximum:g}")
+    return " and ".join(t for t in (low, high) if t)
+
+
+def _int_kind(minimum: int | None, maximum: int | None) -> str:
+    if maximum is None and minimum == 1:
+        return "a positive int"
+    if maximum is None and minimum == 0:
+        return "a non-negative int"
+    bounds = _bound_text(minimum, maximum, False)
+    return f"an int{' ' + bounds if bounds else ''}"
+
+
+def check_int(
+    value: Any, name: str, *, minimum: int | None = None, maximum: int | None = None, allow_none: bool = False
+) -> int | None:
+    """``value`` as a Python int within ``[minimum, maximum]`` (None passes with ``allow_none``).
+
+    bool is refused although it is an int subclass: ``n_jobs=True`` is a mistake, not 1.
+    """
+    if value is None and allow_none:
+        return None
+    kind = _int_kind(minimum, maximum) + (" or None" if allow_none else "")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise InvalidTypeError(f"{name} must be {kind}, got {shown(value)}.")
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise InvalidInputError(f"{name} must be {kind}, got {value}.")
+    return int(value)
+
+
+def check_float(
+    value: Any,
+    name: str,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    strict: bool = False,
+    allow_none: bool = False,
+    kind: str | None = None,
+) -> float | None:
+    """``value`` as a finite float within the bounds (exclusive with ``strict``).
+
+    ``kind`` replaces the generic description in messages ("positive seconds").
+    """
+    if value is None and allow_none:
+        return None
+    bounds = _bound_text(minimum, maximum, strict)
+    if kind is None:
+        kind = f"a finite number{' ' + bounds if bounds else ''}"
+    if allow_none:
+        kind += " or None"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InvalidTypeError(f"{name} must be {kind}, got {shown(value)}.")
+    number = float(value)
+    outside = not np.isfinite(number)
+    if minimum is not None:
+        outside = outside or (number <= minimum if strict else number < minimum)
+    if maximum is not None:
+        outside = outside or (number >= maximum if strict else number > maximum)
+    if outside:
+        raise InvalidInputError(f"{name} must be {kind}, got {shown(value)}.")
+    return number
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """``value`` when it is True or False (a truthy string such as ``"no"`` is refused)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidTypeError(f"{name} must be True or False, got {shown(value)}.")
+    return bool(value)
+
+
+def check_str(value: Any, name: str, *, allow_none: bool = False) -> str | None:
+    """``value`` when it is a non-empty string."""
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, str):
+        raise InvalidTypeError(f"{name} must be a string, got {shown(value)}.")
+    if not value:
+        raise InvalidInputError(f"{name} must not be empty.")
+    return value
+
+
+def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
+    """``value`` when it is one of ``choices`` (strings)."""
+    if not isinstance(value, str):
+        raise InvalidTypeError(f"{name} must be one of {list(choices)}, got {shown(value)}.")
+    if value not in choices:
+        raise InvalidInputError(f"{name} must be one of {list(choices)}, got {shown(value)}.")
+    return value
+
+
+def check_path(value: Any, name: str, *, allow_file: bool = False, allow_none: bool = False) -> Any:
+    """A file name (str or PathLike), or an open binary file with ``allow_file``.
+
+    Integers are refused: ``open(5)`` would read or write file descriptor 5, whatever it is.
+    """
+    if value is None and allow_none:
+        return None
+    if allow_file and (hasattr(value, "read") or hasattr(value, "write")):
+        return value
+    if not isinstance(value, (str, os.PathLike)):
+        kind = "a path or a binary file object" if allow_file else "a path (str or PathLike)"
+        raise InvalidTypeError(f"{name} must be {kind}, got {shown(value)}.")
+    path = os.fspath(value)
+    if not isinstance(path, str) or not path or "\x00" in path:
+        raise InvalidInputError(f"{name} must be a non-empty path without NUL characters, got {shown(value)}.")
+    return value
+
+
+def check_mapping(value: Any, name: str, *, allow_none: bool = False) -> Mapping[Any, Any] | None:
+    """``value`` when it is a mapping (dict-like)."""
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, Mapping):
+        raise InvalidTypeError(f"{name} must be a mapping (dict), got {shown(value)}.")
+    return value
+
+
+def check_callable(value: Any, name: str) -> Callable[..., Any]:
+    """``value`` when it can be called."""
+    if not callable(value):
+        raise InvalidTypeError(f"{name} must be callable, got {shown(value)}.")
+    return value
+
+
+def check_params(cls: type, params: Mapping[str, Any], what: str) -> None:
+    """Refuse keyword arguments that ``cls.__init__`` does not take, naming the ones it does.
+
+    Called by the registries before the class is built, so ``get("kernel_shap", bogus=1)``
+    says which parameters exist instead of Python's bare ``TypeError``.
+    """
+    signature = inspect.signature(cls.__init__)
+    accepted = [p for p in signature.parameters.values() if p.name != "self"]
+    if any(p.kind == p.VAR_KEYWORD for p in accepted):
+        return
+    allowed = sorted(p.name for p in accepted if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+    unknown = sorted(str(k) for k in params if k not in allowed)
+    if unknown:
+        raise InvalidTypeError(
+            f"{what} has no parameter{'s' if len(unknown) > 1 else ''} {unknown}; "
+            f"its parameters are {allowed or 'none'}."
+        )
