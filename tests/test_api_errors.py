@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import os
-import zipfile
 
 import numpy as np
 import pytest
@@ -134,7 +133,6 @@ def test_metric_family_must_exist():
         (dict(progress="yes"), InvalidTypeError, "progress must be True or False"),
         (dict(seed=1.5), InvalidTypeError, "seed must be a non-negative int"),
         (dict(target="x"), InvalidTypeError, "target must be an int"),
-        (dict(target=[0, 1]), InvalidInputError, "one entry per row"),
         (dict(feature_groups=5), InvalidTypeError, "feature_groups must be a FeatureGroups"),
         (dict(y="abc"), InvalidTypeError, "y must be an array of labels"),
     ],
@@ -233,8 +231,8 @@ def test_bfloat16_tensor_is_read_exactly_as_its_float32_widening():
 @pytest.mark.parametrize(
     "tensor, error, match",
     [
-        (torch.zeros(3, 4, dtype=torch.complex64), InvalidInputError, "real-valued"),
         (torch.zeros(3, 4).to_sparse(), InvalidTypeError, "dense tensor"),
+        (torch.zeros(3, 4, dtype=torch.bfloat16).to_sparse(), InvalidTypeError, "dense tensor"),
     ],
 )
 def test_tensors_numpy_cannot_hold_get_project_errors(tensor, error, match):
@@ -259,8 +257,6 @@ def test_bfloat16_target_tensor_is_read(data):
         ({"g": [None]}, InvalidTypeError, "holds None"),
         ({"g": [True]}, InvalidTypeError, "holds True"),
         ({"g": [1.0]}, InvalidTypeError, "holds 1.0"),
-        ({"g": [999]}, InvalidInputError, "names column 999"),
-        ({"g": ["nope"]}, InvalidInputError, "unknown column 'nope'"),
         ({None: [0]}, InvalidTypeError, "group names must be strings"),
         (5, InvalidTypeError, "groups must be a mapping"),
         ([("g", [0])], InvalidTypeError, "groups must be a mapping"),
@@ -272,12 +268,14 @@ def test_from_dict_refuses_malformed_groups_on_a_wide_onehot_table(rng, groups, 
         FeatureGroups.from_dict(groups, names)
 
 
-def test_from_dict_with_24_onehot_groups_still_builds(rng):
+def test_from_dict_with_24_onehot_groups_builds_and_refuses_one_empty_group(rng):
     _, names = minmax_onehot_table(rng)
     mapping = {f"c{g}": [f"c{g}_{level}" for level in range(3)] for g in range(24)}
     groups = FeatureGroups.from_dict(mapping, names)
     assert groups.n_groups == 25 and groups.names[-1] == "amount"
     assert groups == FeatureGroups.from_prefixes(names)
+    with pytest.raises(InvalidInputError, match="'c23' is empty"):
+        FeatureGroups.from_dict({**mapping, "c23": []}, names)
 
 
 @pytest.mark.parametrize(
@@ -380,13 +378,6 @@ def _npz(**arrays) -> bytes:
     return buffer.getvalue()
 
 
-def _zip_of_text() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("notes.txt", "not an array")
-    return buffer.getvalue()
-
-
 def _header(text: bytes) -> np.ndarray:
     return np.frombuffer(text, dtype=np.uint8)
 
@@ -394,7 +385,6 @@ def _header(text: bytes) -> np.ndarray:
 GARBAGE = {
     "empty": lambda r: b"",
     "text": lambda r: b"garbage\n",
-    "zip of text": lambda r: _zip_of_text(),
     "truncated": lambda r: _real_file(r)[: len(_real_file(r)) // 2],
     "npy array": lambda r: (lambda b: (np.save(b, np.zeros(3)), b.getvalue())[1])(io.BytesIO()),
     "header not json": lambda r: _npz(header=_header(b"{not json")),
@@ -461,9 +451,9 @@ def test_comparison_methods_check_their_arguments(comparison, call, error, match
         call(comparison)
 
 
-def test_summary_and_significance_still_work_with_valid_arguments(comparison):
+def test_summary_accepts_valid_arguments_and_refuses_a_string_exclude(comparison):
     summary = comparison.summary(confidence=0.9, n_resamples=50, marked=False)
     assert ("deletion_gap", "mean") in summary.columns
     assert comparison.significance("deletion_gap", exclude=[]).shape[0] == 1  # the best against the other one
-    with pytest.raises(InvalidInputError, match="at least two explainers"):
-        comparison.significance("deletion_gap", exclude=["random"])
+    with pytest.raises(InvalidTypeError, match="not a single string"):
+        comparison.significance("deletion_gap", exclude="feature_ablation")  # was read as its letters
