@@ -20,7 +20,6 @@ from torch import nn
 
 from agnostic_xai import Attribution, FeatureGroups, compare, explainers, metrics, wrap
 from agnostic_xai.exceptions import InvalidInputError, InvalidTypeError, RowIndexError, UnknownNameError
-from agnostic_xai.testing import LinearModel
 
 FAST = dict(explainers=["feature_ablation", "random"], metrics=["deletion_gap"], progress=False)
 

@@ -27,7 +27,7 @@ from .._validation import (
     shown,
 )
 from ..exceptions import InvalidInputError, InvalidTypeError
-from ..groups import FeatureGroups, check_groups
+from ..groups import check_groups
 from .chunks import check_row_chunk
 
 __all__ = ["check_compare_arguments", "check_specification", "check_names"]
