@@ -15,7 +15,7 @@ for a wrong type, :class:`~agnostic_xai.exceptions.InvalidInputError` for a wron
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -80,11 +80,15 @@ def check_feature_names(
         return None
     if isinstance(names, (str, bytes)):
         raise InvalidTypeError(f"{name} must be a sequence of strings, not a single string.")
-    if isinstance(names, (Mapping, set, frozenset)) or not isinstance(names, (Sequence, np.ndarray, pd.Index)):
+    if isinstance(names, (Mapping, set, frozenset)) or not isinstance(names, Iterable) or is_tensor(names):
+        # A set has no order, and the order of the names is the order of the columns.
         raise InvalidTypeError(f"{name} must be a sequence of strings, got {type(names).__name__}.")
-    bad = [n for n in names if not isinstance(n, (str, int, np.integer))]
-    if bad or (isinstance(names, np.ndarray) and names.ndim != 1):
-        raise InvalidTypeError(f"{name} must hold strings, got {shown(bad[0]) if bad else names.shape}.")
+    if isinstance(names, np.ndarray) and names.ndim != 1:
+        raise InvalidTypeError(f"{name} must be a 1-D sequence of strings, got an array of shape {names.shape}.")
+    names = list(names)
+    bad = [n for n in names if not isinstance(n, (str, int, np.integer)) or isinstance(n, (bool, np.bool_))]
+    if bad:
+        raise InvalidTypeError(f"{name} must hold strings, got {shown(bad[0])}.")
     out = tuple(str(n) for n in names)
     label = "feature names" if name == "feature_names" else name
     if n_features is not None and len(out) != n_features:

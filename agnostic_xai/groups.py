@@ -8,7 +8,7 @@ group and removal-based methods remove a group's columns together.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,10 +105,11 @@ class FeatureGroups:
         for name, cols in groups.items():
             if not isinstance(name, (str, int, np.integer)) or isinstance(name, bool):
                 raise InvalidTypeError(f"Feature group names must be strings, got {shown(name)}.")
-            if isinstance(cols, (str, bytes, Mapping)) or not isinstance(cols, (Sequence, np.ndarray, set, frozenset)):
+            if isinstance(cols, (str, bytes, Mapping)) or not isinstance(cols, Iterable) or getattr(cols, "ndim", 1) != 1:
                 raise InvalidTypeError(
                     f"Feature group {name!r} must be a list of column names or indices, got {shown(cols)}."
                 )
+            cols = list(cols)
             if len(cols) == 0:
                 raise InvalidInputError(f"Feature group {name!r} is empty; list at least one column.")
             resolved = []
