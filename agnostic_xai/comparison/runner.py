@@ -514,7 +514,10 @@ def compare(
     Raises
     ------
     InvalidInputError
-        Bad data, background, targets, groups or parameters (before any cell runs).
+        Bad data, background, targets, groups or parameters, refused before the model is
+        wrapped or called (:mod:`agnostic_xai.comparison._arguments`);
+        :class:`~agnostic_xai.exceptions.InvalidTypeError`, also a ``TypeError``, for an
+        argument of the wrong type or an unknown explainer/metric parameter.
     ModelOutputError
         The model raised or returned NaN/inf or a wrong shape on the explained rows.
     BudgetError
