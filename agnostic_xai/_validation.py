@@ -3,20 +3,56 @@
 Everything that enters the library as data passes through :func:`check_matrix`, which
 returns a read-only float64 view (or copy) of the caller's data: the caller's object is
 never written to, and code downstream cannot write to it by accident either.
+
+Arguments that are not data go through one helper per kind (:func:`check_int`,
+:func:`check_float`, :func:`check_bool`, :func:`check_choice`, :func:`check_path`, ...),
+defined in :mod:`agnostic_xai._checks` and re-exported here, so every entry point refuses a
+wrong argument the same way: early, before any model call, with a project error that names
+the argument and says what it accepts (:class:`~agnostic_xai.exceptions.InvalidTypeError`
+for a wrong type, :class:`~agnostic_xai.exceptions.InvalidInputError` for a wrong value).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .exceptions import InvalidInputError
+from ._checks import (
+    check_bool,
+    check_callable,
+    check_choice,
+    check_float,
+    check_int,
+    check_mapping,
+    check_params,
+    check_path,
+    check_str,
+    shown,
+)
+from .exceptions import InvalidInputError, InvalidTypeError
 
-__all__ = ["check_matrix", "check_target", "check_feature_names", "readonly", "is_tensor"]
+__all__ = [
+    "check_matrix",
+    "check_target",
+    "check_feature_names",
+    "readonly",
+    "is_tensor",
+    "tensor_to_array",
+    "shown",
+    "check_int",
+    "check_float",
+    "check_bool",
+    "check_choice",
+    "check_str",
+    "check_path",
+    "check_mapping",
+    "check_callable",
+    "check_params",
+]
 
 
 def is_tensor(obj: Any) -> bool:
@@ -32,19 +68,35 @@ def readonly(array: np.ndarray) -> np.ndarray:
     return view
 
 
-def check_feature_names(names: Sequence[Any] | None, n_features: int | None = None) -> tuple[str, ...] | None:
-    """Validate feature names: strings, unique, and ``n_features`` of them when given."""
+def check_feature_names(
+    names: Sequence[Any] | None, n_features: int | None = None, *, name: str = "feature_names"
+) -> tuple[str, ...] | None:
+    """Validate feature names: strings, unique, and ``n_features`` of them when given.
+
+    Numbers are accepted and turned into strings (DataFrame columns are often integers);
+    anything that is not a sequence of names is a :class:`InvalidTypeError`.
+    """
     if names is None:
         return None
-    if isinstance(names, str):
-        raise InvalidInputError("feature_names must be a sequence of strings, not a single string.")
+    if isinstance(names, (str, bytes)):
+        raise InvalidTypeError(f"{name} must be a sequence of strings, not a single string.")
+    if isinstance(names, (Mapping, set, frozenset)) or not isinstance(names, Iterable) or is_tensor(names):
+        # A set has no order, and the order of the names is the order of the columns.
+        raise InvalidTypeError(f"{name} must be a sequence of strings, got {type(names).__name__}.")
+    if isinstance(names, np.ndarray) and names.ndim != 1:
+        raise InvalidTypeError(f"{name} must be a 1-D sequence of strings, got an array of shape {names.shape}.")
+    names = list(names)
+    bad = [n for n in names if not isinstance(n, (str, int, np.integer)) or isinstance(n, (bool, np.bool_))]
+    if bad:
+        raise InvalidTypeError(f"{name} must hold strings, got {shown(bad[0])}.")
     out = tuple(str(n) for n in names)
+    label = "feature names" if name == "feature_names" else name
     if n_features is not None and len(out) != n_features:
-        raise InvalidInputError(f"Expected {n_features} feature names, got {len(out)}.")
+        raise InvalidInputError(f"Expected {n_features} {label}, got {len(out)}.")
     seen: set[str] = set()
     duplicates = sorted({n for n in out if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
     if duplicates:
-        raise InvalidInputError(f"Duplicate feature names: {duplicates}. Names must be unique.")
+        raise InvalidInputError(f"Duplicate {label}: {duplicates}. Names must be unique.")
     return out
 
 
@@ -128,7 +180,7 @@ def check_matrix(
     if isinstance(X, pd.DataFrame):
         array = _frame_to_array(X, tuple(feature_names) if feature_names is not None else None, name)
     elif is_tensor(X):
-        array = X.detach().cpu().numpy()
+        array = tensor_to_array(X, name)
     else:
         if isinstance(X, (str, bytes, dict)):
             raise InvalidInputError(f"{name} must be a 2-D numeric array, got {type(X).__name__}.")
@@ -162,19 +214,50 @@ def check_matrix(
     return readonly(array)
 
 
-def check_target(target: Any, n_rows: int, n_outputs: int) -> np.ndarray:
+def tensor_to_array(X: Any, name: str) -> np.ndarray:
+    """A torch tensor's values as numpy, on the CPU.
+
+    Half-precision types numpy does not have (``bfloat16``) are widened to float32 first,
+    which is exact; layouts numpy cannot hold (sparse, quantized) are refused.
+    """
+    import torch
+
+    tensor = X.detach()
+    if tensor.layout != torch.strided or tensor.is_quantized:
+        raise InvalidTypeError(f"{name} is a {tensor.layout} tensor; pass a dense tensor (X.to_dense()).")
+    tensor = tensor.cpu()
+    if tensor.dtype == torch.bfloat16:
+        tensor = tensor.to(torch.float32)
+    try:
+        return tensor.numpy()
+    except (TypeError, RuntimeError) as exc:
+        raise InvalidTypeError(f"{name} is a tensor of dtype {tensor.dtype} that cannot be read: {exc}") from None
+
+
+def check_target(target: Any, n_rows: int, n_outputs: int | None) -> np.ndarray:
     """Validate an explicit target (an int or one int per row) and return ``(n,)`` int64.
+
+    With ``n_outputs=None`` (the model's outputs are not known yet) everything but the
+    upper bound is checked, so that a bad target is refused before the model is called.
 
     Raises
     ------
     InvalidInputError
-        When the target is not integral, has the wrong length or is out of range.
+        When the target is not integral, has the wrong length or is out of range
+        (:class:`InvalidTypeError` when it is not numbers at all).
     """
+    if isinstance(target, (str, bytes, Mapping, set)) or target is None:
+        raise InvalidTypeError(f"target must be an int or one int per row, got {shown(target)}.")
     if is_tensor(target):
-        target = target.detach().cpu().numpy()
-    array = np.asarray(target)
-    if array.dtype == object or not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
-        raise InvalidInputError(f"target must be an int or an array of ints, got {target!r:.80}.")
+        target = tensor_to_array(target, "target")
+    try:
+        array = np.asarray(target)
+    except (TypeError, ValueError):
+        raise InvalidTypeError(f"target must be an int or one int per row, got {shown(target)}.") from None
+    if array.dtype == np.bool_ or array.dtype == object or not (
+        np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
+    ):
+        raise InvalidTypeError(f"target must be an int or an array of ints, got {shown(target)}.")
     if np.issubdtype(array.dtype, np.floating):
         if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
             raise InvalidInputError("target must hold whole numbers (output indices).")
@@ -183,7 +266,9 @@ def check_target(target: Any, n_rows: int, n_outputs: int) -> np.ndarray:
         array = np.full(n_rows, int(array), dtype=np.int64)
     elif array.ndim != 1 or array.shape[0] != n_rows:
         raise InvalidInputError(f"target must be an int or have one entry per row ({n_rows}), got shape {array.shape}.")
-    if array.size and (array.min() < 0 or array.max() >= n_outputs):
+    if array.size and array.min() < 0:
+        raise InvalidInputError(f"target must hold output indices >= 0, got {array.min()}.")
+    if array.size and n_outputs is not None and array.max() >= n_outputs:
         raise InvalidInputError(
             f"target out of range: the model has {n_outputs} outputs (valid indices 0..{n_outputs - 1}), "
             f"got values in [{array.min()}, {array.max()}]."

@@ -11,7 +11,10 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import numpy as np
 import pandas as pd
 
-from .exceptions import InvalidInputError
+from ._attribution_file import FORMAT, read_record
+from ._records import frozen_array, row_index
+from ._validation import check_feature_names, check_float, check_int, check_mapping, check_path, check_str, shown
+from .exceptions import InvalidInputError, InvalidTypeError
 from .groups import FeatureGroups
 
 if TYPE_CHECKING:
@@ -19,15 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Attribution"]
 
-_FORMAT = "agnostic-xai.attribution/1"
-
-
-def _frozen_array(value: Any, dtype: Any, name: str, ndim: int) -> np.ndarray:
-    array = np.array(value, dtype=dtype, copy=True)
-    if array.ndim != ndim:
-        raise InvalidInputError(f"Attribution.{name} must be {ndim}-D, got shape {array.shape}.")
-    array.flags.writeable = False
-    return array
+_FORMAT = FORMAT
 
 
 def _freeze_extra(value: Any) -> Any:
@@ -92,15 +87,26 @@ class Attribution:
     groups: FeatureGroups | None = None
 
     def __post_init__(self) -> None:
-        values = _frozen_array(self.values, np.float64, "values", 2)
+        if self.groups is not None and not isinstance(self.groups, FeatureGroups):
+            raise InvalidTypeError(f"Attribution.groups must be a FeatureGroups or None, got {shown(self.groups)}.")
+        check_str(self.method, "Attribution.method")
+        check_str(self.output, "Attribution.output")
+        check_mapping(self.params, "Attribution.params")
+        check_mapping(self.extras, "Attribution.extras")
+        seconds = check_float(self.seconds, "Attribution.seconds", minimum=0.0)
+        model_rows = check_int(self.model_rows, "Attribution.model_rows", minimum=0)
+        if self.feature_names is None:
+            raise InvalidTypeError("Attribution.feature_names must be a sequence of strings, got None.")
+        values = frozen_array(self.values, np.float64, "values", 2)
         n, m = values.shape
-        base = _frozen_array(self.base_values, np.float64, "base_values", 1)
-        data = _frozen_array(self.data, np.float64, "data", 2)
-        target = _frozen_array(self.target, np.int64, "target", 1)
+        base = frozen_array(self.base_values, np.float64, "base_values", 1)
+        data = frozen_array(self.data, np.float64, "data", 2)
+        target = frozen_array(self.target, np.int64, "target", 1)
         for name, array in (("base_values", base), ("data", data), ("target", target)):
             if array.shape[0] != n:
                 raise InvalidInputError(f"Attribution.{name} has {array.shape[0]} rows, values has {n}.")
-        names = tuple(str(f) for f in self.feature_names)
+        names = check_feature_names(self.feature_names, name="Attribution.feature_names")
+        assert names is not None
         if len(names) != m:
             raise InvalidInputError(f"Attribution has {m} value columns but {len(names)} feature names.")
         if self.groups is not None:
@@ -117,8 +123,8 @@ class Attribution:
         object.__setattr__(self, "feature_names", names)
         object.__setattr__(self, "params", dict(self.params))
         object.__setattr__(self, "extras", {str(k): _freeze_extra(v) for k, v in self.extras.items()})
-        object.__setattr__(self, "seconds", float(self.seconds))
-        object.__setattr__(self, "model_rows", int(self.model_rows))
+        object.__setattr__(self, "seconds", seconds)
+        object.__setattr__(self, "model_rows", model_rows)
 
     # ------------------------------------------------------------------ basics
     @property
@@ -135,9 +141,16 @@ class Attribution:
         return self.n_rows
 
     def __getitem__(self, rows: Any) -> Attribution:
-        """Select rows (an int, a slice, an index array or a boolean mask)."""
-        index = np.arange(self.n_rows)[rows]
-        index = np.atleast_1d(index)
+        """Select rows (an int, a slice, an index array or a boolean mask).
+
+        Raises
+        ------
+        InvalidTypeError
+            For anything else (a float, a string, a 2-D index).
+        RowIndexError
+            For a row past the end (an ``IndexError``, so ``for row in record`` stops).
+        """
+        index = row_index(rows, self.n_rows)
         extras = {
             k: (v[index] if isinstance(v, np.ndarray) and v.ndim >= 1 and v.shape[0] == self.n_rows else v)
             for k, v in self.extras.items()
@@ -176,12 +189,17 @@ class Attribution:
             No parts, something that is not an Attribution, or parts that explain different
             features, outputs or methods.
         """
-        parts = list(parts)
+        if isinstance(parts, (Attribution, str, bytes, Mapping)) or not hasattr(parts, "__iter__"):
+            raise InvalidTypeError(f"Attribution.concatenate takes a list of Attributions, got {shown(parts)}.")
+        try:
+            parts = list(parts)
+        except TypeError:  # iterable in name only (a 0-d array)
+            raise InvalidTypeError(f"Attribution.concatenate takes a list of Attributions, got {shown(parts)}.") from None
         if not parts:
             raise InvalidInputError("Attribution.concatenate needs at least one record.")
         for part in parts:
             if not isinstance(part, Attribution):
-                raise InvalidInputError(f"Attribution.concatenate takes Attributions, got {type(part).__name__}.")
+                raise InvalidTypeError(f"Attribution.concatenate takes Attributions, got {type(part).__name__}.")
         first = parts[0]
         if len(parts) == 1:
             return first
@@ -224,6 +242,9 @@ class Attribution:
     # ------------------------------------------------------------------ checks
     def explained_output(self, adapter: Adapter) -> np.ndarray:
         """``f(x)`` of the explained output for each row, evaluated through ``adapter``."""
+        from .adapters import wrap
+
+        adapter = wrap(adapter)
         predictions = adapter.predict(self.data)
         return predictions[np.arange(self.n_rows), self.target]
 
@@ -263,6 +284,7 @@ class Attribution:
 
         Arrays plus a JSON header; nothing is pickled.
         """
+        check_path(path, "path", allow_file=True)
         arrays: dict[str, np.ndarray] = {
             "values": self.values,
             "base_values": self.base_values,
@@ -309,40 +331,24 @@ class Attribution:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | BinaryIO) -> Attribution:
-        """Read a record written by :meth:`save` (never unpickles anything)."""
-        with np.load(path, allow_pickle=False) as archive:
-            if "header" not in archive.files:
-                where = repr(os.fspath(path)) if isinstance(path, (str, os.PathLike)) else "The file"
-                raise InvalidInputError(f"{where} is not an agnostic-xai attribution file.")
-            header = json.loads(archive["header"].tobytes().decode("utf-8"))
-            if header.get("format") != _FORMAT:
-                raise InvalidInputError(f"Unsupported attribution format {header.get('format')!r}.")
-            extras = dict(header["extras"])
-            params = dict(header["params"])
-            for key in archive.files:
-                if key.startswith("extras/"):
-                    extras[key[len("extras/"):]] = archive[key]
-                elif key.startswith("params/"):
-                    params[key[len("params/"):]] = archive[key]
-            groups = header["groups"]
-            return cls(
-                values=archive["values"],
-                base_values=archive["base_values"],
-                data=archive["data"],
-                target=archive["target"],
-                feature_names=tuple(header["feature_names"]),
-                method=header["method"],
-                params=params,
-                output=header["output"],
-                seconds=header["seconds"],
-                model_rows=header["model_rows"],
-                extras=extras,
-                groups=None
-                if groups is None
-                else FeatureGroups(
-                    tuple(groups["names"]), tuple(tuple(c) for c in groups["indices"]), tuple(groups["feature_names"])
-                ),
+        """Read a record written by :meth:`save` (never unpickles anything).
+
+        Raises
+        ------
+        InvalidInputError
+            The file does not exist or is not an attribution file (see
+            :mod:`agnostic_xai._attribution_file`); :class:`InvalidTypeError` when ``path`` is
+            neither a path nor a binary file object.
+        """
+        fields = read_record(path)
+        groups = fields.pop("groups")
+        if groups is not None:
+            groups = FeatureGroups(
+                tuple(groups["names"]),
+                tuple(tuple(c) if isinstance(c, list) else c for c in groups["indices"]),
+                tuple(groups["feature_names"]),
             )
+        return cls(**fields, groups=groups)
 
 
 _MISSING = object()

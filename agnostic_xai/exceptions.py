@@ -4,6 +4,15 @@ Every error the library raises on purpose derives from :class:`AgnosticXAIError`
 callers can catch the whole family in one ``except`` clause. The specific classes also
 derive from the closest built-in exception (``ValueError``, ``TypeError``, ...), so code
 written against the standard hierarchy keeps working.
+
+Wrong values and wrong types: an argument of the right kind with a value that cannot be
+used (NaN in ``X``, ``confidence=2``, an empty feature group) raises
+:class:`InvalidInputError`, a ``ValueError``. An argument of the wrong kind (``None`` where
+a list of names is expected, ``5`` as a feature group, a ``bfloat16``-only operation, an
+unknown keyword argument) raises :class:`InvalidTypeError`, which is *both* an
+:class:`InvalidInputError` and a ``TypeError``: callers who catch ``TypeError``, as Python
+code does for a wrong argument, catch it, and so do callers who catch every bad input with
+``except InvalidInputError``. Every message names the argument and what it accepts.
 """
 
 from __future__ import annotations
@@ -11,6 +20,8 @@ from __future__ import annotations
 __all__ = [
     "AgnosticXAIError",
     "InvalidInputError",
+    "InvalidTypeError",
+    "RowIndexError",
     "IncompatibleModelError",
     "ModelOutputError",
     "BudgetError",
@@ -35,6 +46,18 @@ class InvalidInputError(AgnosticXAIError, ValueError):
     Raised for NaN/inf values, wrong shapes or column names, empty data, targets out of
     range and the like, before any model evaluation happens.
     """
+
+
+class InvalidTypeError(InvalidInputError, TypeError):
+    """An argument of the wrong type, or a keyword argument that does not exist.
+
+    Both a :class:`InvalidInputError` (so one ``except InvalidInputError`` still catches every
+    bad input) and a ``TypeError`` (what Python raises for a wrong argument).
+    """
+
+
+class RowIndexError(InvalidInputError, IndexError):
+    """A row index past the end of a record (an ``IndexError``, so iteration stops as usual)."""
 
 
 class IncompatibleModelError(AgnosticXAIError, TypeError):

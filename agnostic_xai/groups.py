@@ -8,14 +8,14 @@ group and removal-based methods remove a group's columns together.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ._validation import check_feature_names
-from .exceptions import InvalidInputError
+from ._validation import check_callable, check_feature_names, check_mapping, check_str, shown
+from .exceptions import InvalidInputError, InvalidTypeError
 
 __all__ = ["FeatureGroups", "check_groups"]
 
@@ -48,10 +48,10 @@ class FeatureGroups:
     _matrix: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        names = check_feature_names(self.names)
-        feature_names = check_feature_names(self.feature_names)
+        names = check_feature_names(_required(self.names, "names"), name="group names")
+        feature_names = check_feature_names(_required(self.feature_names, "feature_names"))
         assert names is not None and feature_names is not None
-        indices = tuple(tuple(int(i) for i in group) for group in self.indices)
+        indices = _check_indices(self.indices)
         if len(indices) != len(names):
             raise InvalidInputError(f"{len(names)} group names but {len(indices)} index lists.")
         d = len(feature_names)
@@ -78,7 +78,8 @@ class FeatureGroups:
     @classmethod
     def identity(cls, feature_names: Sequence[str]) -> FeatureGroups:
         """One group per column."""
-        names = tuple(str(n) for n in feature_names)
+        names = check_feature_names(_required(feature_names, "feature_names"))
+        assert names is not None
         return cls(names, tuple((i,) for i in range(len(names))), names)
 
     @classmethod
@@ -87,20 +88,46 @@ class FeatureGroups:
 
         Columns not named in ``groups`` become groups of their own, so a mapping needs to
         list only the multi-column groups.
+
+        Raises
+        ------
+        InvalidTypeError
+            ``groups`` is not a mapping, or a group is not a list of column names or indices.
+        InvalidInputError
+            A group that is empty or names a column that does not exist.
         """
-        feature_names = tuple(str(n) for n in feature_names)
+        check_mapping(groups, "groups")
+        feature_names = check_feature_names(_required(feature_names, "feature_names"))
+        assert feature_names is not None
         position = {n: i for i, n in enumerate(feature_names)}
         names: list[str] = []
         indices: list[tuple[int, ...]] = []
         for name, cols in groups.items():
+            if not isinstance(name, (str, int, np.integer)) or isinstance(name, bool):
+                raise InvalidTypeError(f"Feature group names must be strings, got {shown(name)}.")
+            if isinstance(cols, (str, bytes, Mapping)) or not isinstance(cols, Iterable) or getattr(cols, "ndim", 1) != 1:
+                raise InvalidTypeError(
+                    f"Feature group {name!r} must be a list of column names or indices, got {shown(cols)}."
+                )
+            cols = list(cols)
+            if len(cols) == 0:
+                raise InvalidInputError(f"Feature group {name!r} is empty; list at least one column.")
             resolved = []
             for c in cols:
-                if isinstance(c, (int, np.integer)):
+                if isinstance(c, (int, np.integer)) and not isinstance(c, (bool, np.bool_)):
+                    if not 0 <= int(c) < len(feature_names):
+                        raise InvalidInputError(
+                            f"Feature group {name!r} names column {int(c)}, but there are {len(feature_names)} columns."
+                        )
                     resolved.append(int(c))
-                elif str(c) in position:
-                    resolved.append(position[str(c)])
+                elif isinstance(c, str) and c in position:
+                    resolved.append(position[c])
+                elif isinstance(c, str):
+                    raise InvalidInputError(f"Feature group {name!r} names unknown column {shown(c)}.")
                 else:
-                    raise InvalidInputError(f"Feature group {name!r} names unknown column {c!r}.")
+                    raise InvalidTypeError(
+                        f"Feature group {name!r} holds {shown(c)}; columns are given by name (str) or index (int)."
+                    )
             names.append(str(name))
             indices.append(tuple(resolved))
         used = {i for cols in indices for i in cols}
@@ -114,7 +141,9 @@ class FeatureGroups:
     @classmethod
     def from_function(cls, feature_names: Sequence[str], key: Callable[[str], str]) -> FeatureGroups:
         """Group columns by ``key(column name)``; groups are ordered by first appearance."""
-        feature_names = tuple(str(n) for n in feature_names)
+        feature_names = check_feature_names(_required(feature_names, "feature_names"))
+        assert feature_names is not None
+        check_callable(key, "key")
         members: dict[str, list[int]] = {}
         for i, n in enumerate(feature_names):
             members.setdefault(str(key(n)), []).append(i)
@@ -128,7 +157,9 @@ class FeatureGroups:
         columns share that prefix; any other column stays a group of its own under its
         full name (so ``income_log`` alone is not renamed ``income``).
         """
-        feature_names = tuple(str(n) for n in feature_names)
+        feature_names = check_feature_names(_required(feature_names, "feature_names"))
+        assert feature_names is not None
+        check_str(sep, "sep")
         prefixes = [n.rsplit(sep, 1)[0] if sep in n else None for n in feature_names]
         counts: dict[str, int] = {}
         for p in prefixes:
@@ -201,9 +232,12 @@ class FeatureGroups:
 
     def expand(self, group_mask: np.ndarray) -> np.ndarray:
         """Turn a boolean mask over groups ``(..., n_groups)`` into one over columns ``(..., n_features)``."""
-        group_mask = np.asarray(group_mask, dtype=bool)
-        if group_mask.shape[-1] != self.n_groups:
-            raise InvalidInputError(f"Mask has {group_mask.shape[-1]} entries for {self.n_groups} groups.")
+        try:
+            group_mask = np.asarray(group_mask, dtype=bool)
+        except (TypeError, ValueError):
+            raise InvalidTypeError(f"The mask must be an array of booleans, got {shown(group_mask)}.") from None
+        if group_mask.ndim == 0 or group_mask.shape[-1] != self.n_groups:
+            raise InvalidInputError(f"Mask of shape {group_mask.shape} for {self.n_groups} groups: its last axis needs one entry per group.")
         return (group_mask.astype(np.uint8) @ self._matrix.astype(np.uint8)).astype(bool)
 
     def to_dict(self) -> dict[str, list[str]]:
@@ -225,9 +259,31 @@ def check_groups(groups: Any, n_features: int | None, *, name: str = "feature_gr
     if groups is None:
         return
     if not isinstance(groups, FeatureGroups):
-        raise InvalidInputError(f"{name} must be a FeatureGroups, got {type(groups).__name__}.")
+        raise InvalidTypeError(f"{name} must be a FeatureGroups or None, got {shown(groups)}.")
     if groups.n_features != n_features:
         raise InvalidInputError(f"{name} cover {groups.n_features} columns; the model has {n_features}.")
+
+
+def _required(value: Any, name: str) -> Any:
+    """``value`` unless it is None (a sequence of names that was forgotten)."""
+    if value is None:
+        raise InvalidTypeError(f"{name} must be a sequence of strings, got None.")
+    return value
+
+
+def _check_indices(indices: Any) -> tuple[tuple[int, ...], ...]:
+    """Each group's column indices as a tuple of ints; anything else is an :class:`InvalidTypeError`."""
+    what = "indices must be a sequence of sequences of column indices (ints)"
+    if isinstance(indices, (str, bytes, Mapping)) or not isinstance(indices, (Sequence, np.ndarray)):
+        raise InvalidTypeError(f"{what}, got {shown(indices)}.")
+    out = []
+    for group in indices:
+        if isinstance(group, (str, bytes, Mapping)) or not isinstance(group, (Sequence, np.ndarray)):
+            raise InvalidTypeError(f"{what}, got a group {shown(group)}.")
+        if any(isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)) for i in group):
+            raise InvalidTypeError(f"{what}, got a group {shown(group)}.")
+        out.append(tuple(int(i) for i in group))
+    return tuple(out)
 
 
 def _onehot_widths(encoder: Any) -> list[int]:

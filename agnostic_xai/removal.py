@@ -31,9 +31,9 @@ import numpy as np
 import torch
 
 from ._masked import MaskedModel
-from ._validation import check_matrix
+from ._validation import check_matrix, is_tensor, shown, tensor_to_array
 from .adapters.base import Adapter
-from .exceptions import InvalidInputError, UnknownNameError
+from .exceptions import InvalidInputError, InvalidTypeError, UnknownNameError
 
 __all__ = ["STRATEGIES", "reference_set", "coalition_values", "block_rows", "DEFAULT_MAX_ROWS", "DEFAULT_CUDA_MAX_ROWS"]
 
@@ -80,12 +80,20 @@ def reference_set(strategy: str, background: Any, baseline: Any = None, *, n_fea
     -------
     ndarray of shape (r, d)
     """
+    if not isinstance(strategy, str):
+        raise InvalidTypeError(f"The removal strategy must be one of {STRATEGIES}, got {shown(strategy)}.")
     if strategy not in STRATEGIES:
         raise UnknownNameError(f"Unknown removal strategy {strategy!r}; choose one of {STRATEGIES}.")
     if strategy == "baseline":
         if baseline is None:
             raise InvalidInputError("The 'baseline' removal strategy needs a baseline row.")
-        row = check_matrix(np.atleast_2d(np.asarray(baseline, dtype=float)), name="baseline", n_features=n_features)
+        if is_tensor(baseline):
+            baseline = tensor_to_array(baseline, "baseline")
+        try:
+            row = np.atleast_2d(np.asarray(baseline, dtype=float))
+        except (TypeError, ValueError):
+            raise InvalidTypeError(f"baseline must be one row of numbers, got {shown(baseline)}.") from None
+        row = check_matrix(row, name="baseline", n_features=n_features)
         if row.shape[0] != 1:
             raise InvalidInputError(f"baseline must be one row, got {row.shape[0]}.")
         return row

@@ -32,11 +32,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._validation import check_float, is_tensor, shown, tensor_to_array
+from .attribution import Attribution
 from .comparison import Comparison
 from .comparison.stats import holm
 from ._messages import quoted
 from .config import load_config
-from .exceptions import InvalidInputError
+from .exceptions import InvalidInputError, InvalidTypeError
 
 __all__ = [
     "Policy",
@@ -223,6 +225,10 @@ def _mean_check(
 
 def run_checks(comparison: Comparison, policy: Policy) -> list[CheckResult]:
     """Evaluate every check of ``policy`` on ``comparison``."""
+    if not isinstance(comparison, Comparison):
+        raise InvalidTypeError(f"comparison must be a Comparison (what compare returns), got {shown(comparison)}.")
+    if not isinstance(policy, Policy):
+        raise InvalidTypeError(f"policy must be a Policy (Policy.from_file or from_mapping), got {shown(policy)}.")
     checks: list[CheckResult] = []
     name = policy.explainer
     if name not in comparison.attributions:
@@ -342,7 +348,17 @@ def cohort_analysis(attribution: Any, cohorts: Sequence[Any] | np.ndarray, *, al
         Index: feature. Columns: one mean-|φ| column per cohort, ``statistic``, ``p_value``,
         ``p_holm``, ``differs``.
     """
-    labels = np.asarray(cohorts)
+    if not isinstance(attribution, Attribution):
+        raise InvalidTypeError(f"attribution must be an Attribution, got {shown(attribution)}.")
+    check_float(alpha, "alpha", minimum=0.0, maximum=1.0, strict=True, kind="a number in (0, 1)")
+    if isinstance(cohorts, (str, bytes, Mapping)) or not hasattr(cohorts, "__len__"):
+        raise InvalidTypeError(f"cohorts must be an array of labels, one per explained row, got {shown(cohorts)}.")
+    try:
+        labels = tensor_to_array(cohorts, "cohorts") if is_tensor(cohorts) else np.asarray(cohorts)
+    except (TypeError, ValueError):  # ragged nesting
+        raise InvalidTypeError(f"cohorts must be an array of labels, one per explained row, got {shown(cohorts)}.") from None
+    if labels.dtype == object and not all(isinstance(v, (str, int, float, bool, np.generic)) for v in labels.reshape(-1)):
+        raise InvalidTypeError("cohorts must hold labels (strings or numbers).")
     if labels.shape != (attribution.n_rows,):
         raise InvalidInputError(f"cohorts must have one label per explained row ({attribution.n_rows}), got {labels.shape}.")
     magnitude = np.abs(attribution.values)

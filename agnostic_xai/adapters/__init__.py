@@ -9,7 +9,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from ..exceptions import IncompatibleModelError, InvalidInputError
+from .._validation import check_choice, check_feature_names, check_int, shown
+from ..exceptions import IncompatibleModelError, InvalidInputError, InvalidTypeError
 from .base import DEFAULT_BATCH_SIZE, DEFAULT_CUDA_BATCH_SIZE, OUTPUTS, TASKS, Adapter
 from .callable_adapter import CallableAdapter
 from .sklearn_adapter import SklearnAdapter
@@ -100,6 +101,11 @@ def wrap(
     ------
     IncompatibleModelError
         When the model is of no supported kind, or cannot give the requested output.
+    InvalidInputError
+        For a bad ``task``, ``output``, ``feature_names``, ``device`` or ``batch_size``
+        (:class:`~agnostic_xai.exceptions.InvalidTypeError` for one of the wrong type),
+        refused before the model is called (a torch module is called once on a probe row to
+        count its outputs).
 
     Warns
     -----
@@ -123,6 +129,7 @@ def wrap(
         return model
     if _is_exported_program(model):
         model = model.module()
+    _check_wrap_arguments(task, output, feature_names, device, batch_size)
     if _is_torch_module(model):
         from .torch_adapter import TorchAdapter
 
@@ -141,3 +148,21 @@ def wrap(
         f"Cannot wrap {type(model).__name__}: expected a torch.nn.Module, a fitted scikit-learn estimator, "
         "a function ndarray -> ndarray, or an Adapter."
     )
+
+
+def _check_wrap_arguments(task: Any, output: Any, feature_names: Any, device: Any, batch_size: Any) -> None:
+    """Refuse bad arguments of :func:`wrap` before any adapter calls the model."""
+    if task is not None:
+        check_choice(task, "task", TASKS)
+    if output is not None:
+        check_choice(output, "output", OUTPUTS)
+    check_feature_names(feature_names)
+    check_int(batch_size, "batch_size", minimum=1, allow_none=True)
+    if device is not None:
+        torch = sys.modules.get("torch")
+        if torch is None or not isinstance(device, (str, torch.device)):
+            raise InvalidTypeError(f"device must be a str or a torch.device, got {shown(device)}.")
+        try:
+            torch.device(device)
+        except (RuntimeError, ValueError, TypeError):
+            raise InvalidInputError(f"device {shown(device)} is not a torch device name (e.g. 'cpu', 'cuda:0').") from None

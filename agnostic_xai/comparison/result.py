@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .._validation import check_bool, check_float, check_int, check_path, check_str
 from ..attribution import Attribution
 from ..exceptions import InvalidInputError, UnknownNameError
+from ._arguments import check_names
 from .stats import bootstrap_ci, holm, paired_wilcoxon
 
 if TYPE_CHECKING:
@@ -85,6 +87,7 @@ class Comparison:
 
     def higher_is_better(self, metric: str) -> bool:
         """Direction of ``metric``."""
+        check_str(metric, "metric")
         rows = self.table.loc[self.table["metric"] == metric, "higher_is_better"]
         if rows.empty:
             raise UnknownNameError(f"No scores for metric {metric!r}; present: {self.metric_names}.")
@@ -117,7 +120,16 @@ class Comparison:
             ``(metric, stat)`` with stats ``mean``, ``ci_low``, ``ci_high``, ``rank`` (1 is
             best, ties averaged), then ``("cost", "seconds_per_row")``,
             ``("cost", "model_rows_per_row")`` and ``("overall", "mean_rank")``.
+
+        Raises
+        ------
+        InvalidInputError
+            ``confidence`` outside (0, 1), ``n_resamples`` below 1 (InvalidTypeError for
+            arguments of the wrong type).
         """
+        check_float(confidence, "confidence", minimum=0.0, maximum=1.0, strict=True, kind="a number in (0, 1)")
+        check_int(n_resamples, "n_resamples", minimum=1)
+        check_bool(marked, "marked")
         seed = int(self.config.get("seed", 0))
         explainers = self.explainer_names
         columns: dict[tuple[str, str], pd.Series] = {}
@@ -152,6 +164,7 @@ class Comparison:
 
     def scores(self, metric: str) -> pd.DataFrame:
         """Per-row scores of ``metric``: rows × explainers."""
+        check_str(metric, "metric")
         block = self.table[self.table["metric"] == metric]
         if block.empty:
             raise UnknownNameError(f"No scores for metric {metric!r}; present: {self.metric_names}.")
@@ -171,7 +184,17 @@ class Comparison:
             One line per other explainer: ``best``, ``mean``, ``difference`` (best − other,
             in the metric's units), ``statistic``, ``p_value``, ``p_holm``, ``n_rows`` and
             ``significant`` (``p_holm < alpha`` and the difference favours the best).
+
+        Raises
+        ------
+        InvalidInputError
+            ``alpha`` outside (0, 1), fewer than two explainers left after ``exclude``
+            (InvalidTypeError for arguments of the wrong type, such as a single string as
+            ``exclude``); UnknownNameError for a metric without scores.
         """
+        check_str(metric, "metric")
+        check_float(alpha, "alpha", minimum=0.0, maximum=1.0, strict=True, kind="a number in (0, 1)")
+        exclude = check_names(exclude, "exclude")
         wide = self.scores(metric).drop(columns=[e for e in exclude if e in self.explainer_names])
         if wide.shape[1] < 2:
             raise InvalidInputError(f"significance needs at least two explainers with {metric!r} scores.")
@@ -226,6 +249,7 @@ class Comparison:
             ``seconds_per_row``, the metric's mean and ``on_front`` (not dominated: no other
             explainer is at least as good on both axes and better on one).
         """
+        check_str(metric, "metric", allow_none=True)
         if metric is None:
             faithful = self.table.loc[self.table["family"] == "faithfulness", "metric"]
             if faithful.empty:
@@ -256,12 +280,14 @@ class Comparison:
         """Write the self-contained HTML report (see :mod:`agnostic_xai.reports`)."""
         from ..reports import write_html
 
+        check_path(path, "path")
         return write_html(self, path, **options)
 
     def to_json(self, path: Any, **options: Any) -> Any:
         """Write the report's content as JSON (see :mod:`agnostic_xai.reports`)."""
         from ..reports import write_json
 
+        check_path(path, "path")
         return write_json(self, path, **options)
 
     def to_markdown(self, **options: Any) -> str:

@@ -22,6 +22,7 @@ from ..attribution import Attribution
 from ..exceptions import AgnosticXAIError, BudgetError, InvalidInputError
 from ..explainers import Explainer
 from ..groups import FeatureGroups, check_groups
+from ._arguments import check_compare_arguments
 from .chunks import DEFAULT_ROW_CHUNK, check_row_chunk, explain_chunk, row_chunks, with_rows
 from .diagnostics_saturation import SATURATION_SHARE, check_saturation
 from .limits import (
@@ -453,7 +454,10 @@ def compare(
     Raises
     ------
     InvalidInputError
-        Bad data, background, targets, groups or parameters (before any cell runs).
+        Bad data, background, targets, groups or parameters, refused before the model is
+        wrapped or called (:mod:`agnostic_xai.comparison._arguments`);
+        :class:`~agnostic_xai.exceptions.InvalidTypeError`, also a ``TypeError``, for an
+        argument of the wrong type or an unknown explainer/metric parameter.
     ModelOutputError
         The model raised or returned NaN/inf or a wrong shape on the explained rows.
     BudgetError
@@ -472,28 +476,20 @@ def compare(
         probabilities itself, else: explain ``output="logit"``).
     """
     start = time.perf_counter()
+    check_compare_arguments(  # every argument, before the model is wrapped or called
+        X, background=background, y=y, explainers=explainers, metrics=metrics, target=target,
+        feature_groups=feature_groups, seed=seed, n_jobs=n_jobs, progress=progress, time_limit=time_limit,
+        n_background=n_background, exact_limit=exact_limit, memory_limit=memory_limit, store=store, resume=resume,
+        plan_only=plan_only, backend=backend, client=client, max_model_rows=max_model_rows, force=force,
+        row_chunk=row_chunk,
+    )
     if isinstance(model, Adapter):
         adapter = model
     else:
         names = [str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else None
         adapter = wrap(model, feature_names=names)
     X_arr = adapter.validate(X, min_rows=2)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InvalidInputError(f"seed must be a non-negative int, got {seed!r}.")
-    if backend not in ("local", "dask"):
-        raise InvalidInputError(f"backend must be 'local' or 'dask', got {backend!r}.")
-    if client is not None and backend != "dask":
-        raise InvalidInputError("client is used by backend='dask' only.")
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
-        raise InvalidInputError(f"n_jobs must be a positive int, got {n_jobs!r}.")
-    time_limit = check_time_limit(time_limit)
-    for label, value in (("memory_limit", memory_limit), ("max_model_rows", max_model_rows)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
-            raise InvalidInputError(f"{label} must be a positive int, got {value!r}.")
-    if isinstance(n_background, bool) or not isinstance(n_background, (int, np.integer)) or n_background < 1:
-        raise InvalidInputError(f"n_background must be a positive int, got {n_background!r}.")
-    if resume and store is None:
-        raise InvalidInputError("resume=True needs store=<path of the results file> to resume from.")
+    time_limit = check_time_limit(time_limit)  # validated above; as float seconds
     row_chunk = check_row_chunk(row_chunk)
     if background is None:
         rng = np.random.default_rng(derive_seed(seed, "background"))

@@ -36,6 +36,7 @@ import pandas as pd
 
 from .._params import clone, derive_seed
 from .._paths import check_not_an_input, temporary_sibling
+from .._validation import check_choice, check_matrix, check_path, is_tensor, tensor_to_array
 from ..adapters import Adapter, wrap
 from ..attribution import Attribution
 from ..exceptions import AgnosticXAIError, IncompatibleModelError, InvalidInputError
@@ -226,10 +227,8 @@ def _open_source(data: Any, id_column: str | None) -> tuple[Any, tuple[str, ...]
         return data, tuple(str(c) for c in data.columns)
     if id_column is not None:
         raise InvalidInputError("id_column names a column, so data must be a DataFrame or a file, not an array.")
-    array = np.asarray(data)
-    if array.ndim != 2:
-        raise InvalidInputError(f"data must be 2-D (rows x features), got shape {array.shape}.")
-    return array, None
+    # NaN is let through: the partitions holding it fail and are reported, the others run.
+    return check_matrix(data, name="data", min_rows=0, allow_nonfinite=True), None
 
 
 def _pyarrow_parquet() -> Any:
@@ -655,8 +654,10 @@ def explain(
     any partition is submitted.
     """
     start_time = time.perf_counter()
-    if backend not in ("local", "dask"):
-        raise InvalidInputError(f"backend must be 'local' or 'dask', got {backend!r}.")
+    check_choice(backend, "backend", ("local", "dask"))
+    check_path(out, "out", allow_none=True)
+    if is_tensor(target):
+        target = tensor_to_array(target, "target")
     if backend == "local" and (client is not None or scheduler is not None):
         raise InvalidInputError("client and scheduler apply to backend='dask'; pass backend='dask' to use them.")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:

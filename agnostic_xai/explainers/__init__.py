@@ -14,7 +14,8 @@ import importlib
 import importlib.util
 from typing import Any
 
-from ..exceptions import UnknownNameError
+from .._validation import check_params, shown
+from ..exceptions import InvalidTypeError, UnknownNameError
 from .base import Explainer, Explanation
 
 __all__ = ["Explainer", "Explanation", "get", "available", "get_class"]
@@ -51,7 +52,17 @@ def _module_exists(module: str) -> bool:
 
 
 def get_class(name: str) -> type[Explainer]:
-    """The explainer class registered under ``name``."""
+    """The explainer class registered under ``name``.
+
+    Raises
+    ------
+    InvalidTypeError
+        When ``name`` is not a string.
+    UnknownNameError
+        When no explainer has that name (the message lists those that exist).
+    """
+    if not isinstance(name, str):
+        raise InvalidTypeError(f"An explainer is named by a string, got {shown(name)}; available: {available()}.")
     if name not in _REGISTRY or not _module_exists(_REGISTRY[name].split(":")[0]):
         raise UnknownNameError(f"Unknown explainer {name!r}; available: {available()}.")
     module, cls = _REGISTRY[name].split(":")
@@ -61,9 +72,17 @@ def get_class(name: str) -> type[Explainer]:
 def get(name: str, **params: Any) -> Explainer:
     """A new explainer ``name`` with the given parameters.
 
+    Parameters are checked against the class's ``__init__`` before it is built, so a typo
+    is reported with the parameters that exist.
+
     Raises
     ------
     UnknownNameError
         When no explainer has that name.
+    InvalidTypeError
+        When ``name`` is not a string, or a parameter does not exist (the message lists the
+        explainer's parameters).
     """
-    return get_class(name)(**params)
+    cls = get_class(name)
+    check_params(cls, params, f"Explainer {name!r}")
+    return cls(**params)

@@ -10,7 +10,8 @@ import numpy as np
 
 from .._params import ParamsMixin, check_random_state
 from .._threads import blas_single_threaded
-from ..adapters import wrap
+from .._validation import check_matrix
+from ..adapters import Adapter, wrap
 from ..attribution import Attribution
 from ..exceptions import IncompatibleModelError, InvalidInputError, NotFittedError
 from ..groups import FeatureGroups, check_groups
@@ -80,7 +81,17 @@ class Explainer(ParamsMixin):
         Returns
         -------
         self
+
+        Raises
+        ------
+        InvalidInputError
+            A bad background or groups, refused before the model is called (also before
+            :func:`~agnostic_xai.wrap` calls a torch module on its probe row).
         """
+        if not isinstance(adapter, Adapter):
+            check_matrix(background, name="background", min_rows=self.min_background)
+        if groups is not None and not isinstance(groups, FeatureGroups):
+            check_groups(groups, None, name="groups")
         adapter = wrap(adapter)
         if self.requires_gradients and not adapter.is_differentiable:
             raise IncompatibleModelError(

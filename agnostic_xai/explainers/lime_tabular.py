@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._validation import check_float
 from ..exceptions import InvalidInputError
 from ._row_parallel import check_n_jobs, map_row_chunks
 from .base import Explainer, Explanation
@@ -148,9 +149,8 @@ class Lime(Explainer):
         n = self.n_samples
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
             raise InvalidInputError(f"n_samples must be an int of at least 2, got {n!r}.")
-        width = self.kernel_width
-        if width is not None and (isinstance(width, bool) or not np.isfinite(width) or width <= 0):
-            raise InvalidInputError(f"kernel_width must be a positive number or None, got {width!r}.")
+        check_float(self.kernel_width, "kernel_width", minimum=0.0, strict=True, allow_none=True,
+                    kind="a positive number")
         if not isinstance(self.discretize_continuous, (bool, np.bool_)):
             raise InvalidInputError(f"discretize_continuous must be a bool, got {self.discretize_continuous!r}.")
         if self.discretizer not in ("quartile", "decile"):

@@ -11,6 +11,7 @@ import shap
 # weights) from; shap.kmeans returns one. It is not re-exported by shap's public namespace.
 from shap.utils._legacy import DenseData
 
+from .._validation import check_float
 from ..exceptions import BudgetError, InvalidInputError
 from ._row_parallel import check_n_jobs, map_row_chunks
 from ._shap_common import model_function, numpy_global_seed, select_target
@@ -102,6 +103,7 @@ class KernelShap(Explainer):
         self.n_jobs = n_jobs
 
     def _fit(self) -> None:
+        _check_l1_reg(self.l1_reg)
         background = self.background_
         k = self.background_summary
         if k is None:
@@ -177,3 +179,22 @@ def _explain_rows(
             raw = explainer.shap_values(X[i : i + 1], nsamples=n_samples, l1_reg=l1_reg, silent=True)
         values[i] = select_target(raw, target[i : i + 1])[0]
     return values, adapter.rows_evaluated - before
+
+
+def _check_l1_reg(l1_reg: Any) -> None:
+    """Refuse an ``l1_reg`` shap does not understand before it reaches scikit-learn's Lasso.
+
+    shap takes False/True, a number (the Lasso's ``alpha``, >= 0), ``"auto"``, ``"aic"``,
+    ``"bic"`` or ``"num_features(k)"``.
+    """
+    if isinstance(l1_reg, (bool, np.bool_)):
+        return
+    if isinstance(l1_reg, str):
+        import re
+
+        if l1_reg not in ("auto", "aic", "bic") and not re.fullmatch(r"num_features\(\d+\)", l1_reg):
+            raise InvalidInputError(
+                f"l1_reg must be False, True, a number >= 0, 'auto', 'aic', 'bic' or 'num_features(k)', got {l1_reg!r}."
+            )
+        return
+    check_float(l1_reg, "l1_reg", minimum=0.0, kind="False, True, a number >= 0, 'auto', 'aic', 'bic' or 'num_features(k)'")

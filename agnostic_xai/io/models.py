@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from ..adapters import Adapter, wrap
+from .._validation import check_path
 from ..exceptions import InvalidInputError, UnsafeFileError
 
 __all__ = ["MODEL_FORMATS", "detect_model_format", "load_model", "read_model"]
@@ -65,7 +66,7 @@ _TRUST_HINT = (
 
 # --------------------------------------------------------------------------- format detection
 def _check_file(path: str | Path) -> Path:
-    path = Path(path)
+    path = Path(check_path(path, "path"))
     if not path.exists():
         raise InvalidInputError(f"Model file {str(path)!r} does not exist; check the path.")
     if not path.is_file():
@@ -464,7 +465,7 @@ def read_model(
     """
     if not isinstance(trust_model, bool):
         raise InvalidInputError(f"trust_model must be True or False, got {trust_model!r}.")
-    path = Path(path)
+    path = Path(check_path(path, "path"))
     kind = detect_model_format(path)
     if model_class is not None and kind != "torch_save":
         raise InvalidInputError(

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._validation import check_path
 from ..exceptions import InvalidInputError
 from ..groups import FeatureGroups
 
@@ -153,7 +154,7 @@ def read_frame(path: str | Path, *, sep: str | None = None) -> pd.DataFrame:
     InvalidInputError
         One clear sentence per problem, naming the fix.
     """
-    path = Path(path)
+    path = Path(check_path(path, "path"))
     if not path.exists():
         raise InvalidInputError(f"Table file {str(path)!r} does not exist; check the path.")
     if not path.is_file():
@@ -663,7 +664,7 @@ def load_table(
     >>> table.groups.names
     ('age', 'city')
     """
-    path = Path(path)
+    path = Path(check_path(path, "path"))
     if like is not None:
         if not isinstance(like, Table):
             raise InvalidInputError(f"like must be a Table from load_table, got {type(like).__name__}.")

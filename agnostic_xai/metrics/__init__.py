@@ -15,7 +15,8 @@ import importlib
 import importlib.util
 from typing import Any
 
-from ..exceptions import UnknownNameError
+from .._validation import check_params, shown
+from ..exceptions import InvalidTypeError, UnknownNameError
 from .base import FAMILIES, AgreementMetric, Metric, MetricResult
 
 __all__ = ["Metric", "AgreementMetric", "MetricResult", "FAMILIES", "get", "get_class", "available"]
@@ -63,13 +64,25 @@ def _module_exists(module: str) -> bool:
 def available(family: str | None = None) -> list[str]:
     """Registry names of the metrics present (optionally of one family)."""
     names = [n for n, t in _REGISTRY.items() if _module_exists(t.split(":")[0])]
+    if family is not None and family not in FAMILIES:
+        raise UnknownNameError(f"Unknown metric family {shown(family)}; families: {list(FAMILIES)}.")
     if family is not None:
         names = [n for n in names if get_class(n).family == family]
     return names
 
 
 def get_class(name: str) -> type[Metric] | type[AgreementMetric]:
-    """The metric class registered under ``name``."""
+    """The metric class registered under ``name``.
+
+    Raises
+    ------
+    InvalidTypeError
+        When ``name`` is not a string.
+    UnknownNameError
+        When no metric has that name (the message lists those that exist).
+    """
+    if not isinstance(name, str):
+        raise InvalidTypeError(f"A metric is named by a string, got {shown(name)}; available: {available()}.")
     if name not in _REGISTRY or not _module_exists(_REGISTRY[name].split(":")[0]):
         raise UnknownNameError(f"Unknown metric {name!r}; available: {available()}.")
     module, cls = _REGISTRY[name].split(":")
@@ -77,5 +90,16 @@ def get_class(name: str) -> type[Metric] | type[AgreementMetric]:
 
 
 def get(name: str, **params: Any) -> Metric | AgreementMetric:
-    """A new metric ``name`` with the given parameters."""
-    return get_class(name)(**params)
+    """A new metric ``name`` with the given parameters.
+
+    Raises
+    ------
+    UnknownNameError
+        When no metric has that name.
+    InvalidTypeError
+        When ``name`` is not a string, or a parameter does not exist (the message lists the
+        metric's parameters).
+    """
+    cls = get_class(name)
+    check_params(cls, params, f"Metric {name!r}")
+    return cls(**params)

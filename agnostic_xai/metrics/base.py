@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._params import ParamsMixin
+from .._validation import check_matrix
 from .._threads import blas_single_threaded
 from ..adapters import Adapter, wrap
 from ..attribution import Attribution
@@ -118,6 +119,9 @@ class Metric(ParamsMixin):
             raise InvalidInputError(f"{self.name}: the attribution holds NaN or infinite values.")
         if self.requires_model and adapter is None:
             raise InvalidInputError(f"{self.name} evaluates the model: pass the adapter.")
+        if self.requires_background and background is not None and not isinstance(adapter, Adapter):
+            # Before wrap(), which calls a torch module on a probe row.
+            check_matrix(background, name="background")
         adapter = wrap(adapter) if adapter is not None else None
         if adapter is not None and attribution.data.shape[1] != adapter.n_features:
             raise InvalidInputError(

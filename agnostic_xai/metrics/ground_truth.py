@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import check_int
 from ..adapters import Adapter
 from ..attribution import Attribution
 from ..exceptions import BudgetError, InvalidInputError
@@ -122,7 +123,7 @@ class _ShapleyMetric(Metric):
                 )
             return reference
         players = attribution.n_features
-        if players > self.max_features:
+        if players > check_int(self.max_features, "max_features", minimum=1):
             raise BudgetError(
                 f"{self.name}: exact Shapley values are explicitly unavailable for {players} features (or groups): "
                 f"they enumerate 2**{players} coalitions, above max_features={self.max_features}. Group the features "

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._params import check_random_state, child_seeds, clone
+from .._validation import check_choice, check_float
 from ..adapters import Adapter
 from ..attribution import Attribution
 from ..exceptions import InvalidInputError, NotFittedError
@@ -38,8 +39,7 @@ _NORMS = {"l1": 1.0, "l2": 2.0, "linf": np.inf}
 
 
 def _norm_order(norm: str) -> float:
-    if norm not in _NORMS:
-        raise InvalidInputError(f"norm must be one of {sorted(_NORMS)}, got {norm!r}.")
+    check_choice(norm, "norm", sorted(_NORMS))
     return _NORMS[norm]
 
 
@@ -151,8 +151,7 @@ def relative_input_stability(
     H. (2022). *Rethinking stability for attribution-based explanations.* ICLR PAIR2Struct.
     """
     order = _norm_order(norm)
-    if not eps > 0:
-        raise InvalidInputError(f"eps must be positive, got {eps!r}.")
+    check_float(eps, "eps", minimum=0.0, strict=True, kind="positive")
     values, perturbed_values = _check_perturbed(values, perturbed_values)
     X = np.asarray(X, dtype=np.float64)
     X_perturbed = np.asarray(X_perturbed, dtype=np.float64)
@@ -241,8 +240,7 @@ class _PerturbationStability(Metric):
         _check_explainer(explainer, attribution, self.name)
         if not (isinstance(self.n_perturbations, (int, np.integer)) and self.n_perturbations >= 1):
             raise InvalidInputError(f"n_perturbations must be a positive int, got {self.n_perturbations!r}.")
-        if not (np.isfinite(self.radius) and self.radius > 0):
-            raise InvalidInputError(f"radius must be a positive fraction of each column's std, got {self.radius!r}.")
+        check_float(self.radius, "radius", minimum=0.0, strict=True, kind="a positive fraction of each column's std")
         X = attribution.data
         n, d = X.shape
         radius = self.radius * background.std(axis=0)
