@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .._params import clone, derive_seed
+from ..metrics._rng import metric_seed
 
 __all__ = ["Plan", "make_plan"]
 
@@ -160,7 +161,7 @@ def make_plan(
         for metric_name, metric in metrics:
             metric = clone(metric)
             if "random_state" in metric.get_params():
-                metric.set_params(random_state=derive_seed(seed, name, metric_name))
+                metric.set_params(random_state=metric_seed(seed, metric))
             try:
                 costs = []
                 for attribution in attributions:

@@ -347,10 +347,17 @@ def _run_metric(
     limits: tuple[float | None, int | None],
     reference: Attribution | None,
 ) -> Any:
-    """One metric cell: a clone of ``metric`` with its derived seed (and the ground truth), under the limits."""
+    """One metric cell: a clone of ``metric`` with its derived seed (and the ground truth), under the limits.
+
+    The seed is :func:`~agnostic_xai.metrics._rng.metric_seed`: the root seed and what the
+    metric draws, never the explainer ``name``, so every explainer is scored with the same
+    random numbers (common random numbers) and adding an explainer changes no other's scores.
+    """
+    from ..metrics._rng import metric_seed
+
     metric = clone(metric)
     if "random_state" in metric.get_params():
-        metric.set_params(random_state=derive_seed(root_seed, name, metric_name))
+        metric.set_params(random_state=metric_seed(root_seed, metric))
     if reference is not None and "reference" in metric.get_params():
         metric.set_params(reference=reference)
     with _limits(*limits):
