@@ -26,6 +26,7 @@ from ..exceptions import AgnosticXAIError, BudgetError, InvalidInputError, Satur
 from ..explainers import Explainer
 from ..groups import FeatureGroups, check_groups
 from .chunks import DEFAULT_ROW_CHUNK, check_row_chunk, explain_chunk, row_chunks, with_rows
+from .references import reference_roles, self_scored
 from .result import TABLE_COLUMNS, Comparison, empty_failures
 from .store import ResultStore, StoredExplainer, array_digest
 
@@ -625,6 +626,10 @@ def compare(
                     result_store.put_attribution("exact_shapley", reference, role="reference")
 
     stored = {name: result_store.explainer(name) if result_store is not None and resume else None for name, _ in chosen}
+    roles = reference_roles(dict(chosen), (getattr(m, "family", "") for _, m in metric_list))
+    skip, skipped_cells = self_scored(roles, metric_list, reference is not None)
+    failures.extend(skipped_cells)
+    own_metrics = {name: [(m, x) for m, x in metric_list if m not in skip.get(name, ())] for name, _ in chosen}
     bar = None
     if progress and sys.stderr.isatty():
         from tqdm.auto import tqdm
@@ -639,11 +644,11 @@ def compare(
             with dask_client(client) as dask:
                 cells = run_compare_dask(
                     dask, chosen, metric_list, arguments, row_chunk, stored, result_store,
-                    progress=bar.update if bar is not None else None,
+                    progress=bar.update if bar is not None else None, skip=skip,
                 )
         elif n_jobs == 1 or len(chosen) < 2:
             cells = [
-                _run_explainer(name, ex, metric_list, *arguments, bar, result_store, stored[name], row_chunk)
+                _run_explainer(name, ex, own_metrics[name], *arguments, bar, result_store, stored[name], row_chunk)
                 for name, ex in chosen
             ]
         else:
@@ -653,7 +658,7 @@ def compare(
             cells = []
             jobs = (
                 delayed(_run_explainer_in_worker)(
-                    name, ex, metric_list, *arguments, None, result_store, stored[name], row_chunk
+                    name, ex, own_metrics[name], *arguments, None, result_store, stored[name], row_chunk
                 )
                 for name, ex in chosen
             )
@@ -738,6 +743,7 @@ def compare(
         "row_chunk": row_chunk,
         "exact_limit": int(exact_limit),
         "ground_truth": reference is not None,
+        "references": roles,
         "memory_limit": None if memory_limit is None else int(memory_limit),
         "saturated_share": saturated,
         "constant_features": constant,
