@@ -323,8 +323,9 @@ class Comparison:
         Returns
         -------
         DataFrame
-            ``seconds_per_row``, the metric's mean and ``on_front`` (not dominated: no other
-            explainer is at least as good on both axes and better on one).
+            ``seconds_per_row``, the metric's mean, ``on_front`` (not dominated: no other
+            candidate is at least as good on both axes and better on one) and ``reference``
+            (the role of a reference explainer, which is shown but never on the front).
         """
         if metric is None:
             faithful = self.table.loc[self.table["family"] == "faithfulness", "metric"]
@@ -337,11 +338,14 @@ class Comparison:
         frame = pd.DataFrame({"seconds_per_row": cost, metric: quality})
         q = quality.to_numpy() if higher else -quality.to_numpy()
         c = cost.to_numpy()
+        references = self.references
+        candidate = np.array([e not in references for e in frame.index], dtype=bool)
         on_front = []
         for i in range(len(frame)):
-            dominated = np.any((q >= q[i]) & (c <= c[i]) & ((q > q[i]) | (c < c[i])))
-            on_front.append(not dominated)
+            dominated = np.any(candidate & (q >= q[i]) & (c <= c[i]) & ((q > q[i]) | (c < c[i])))
+            on_front.append(bool(candidate[i] and not dominated))
         frame["on_front"] = on_front
+        frame["reference"] = [references.get(e, "") for e in frame.index]
         return frame.sort_values("seconds_per_row")
 
     def global_importance(self) -> pd.DataFrame:

@@ -144,3 +144,10 @@ def test_too_few_rows_to_detect_anything_is_said():
     (verdict,) = report_content(comparison, agreement=None).verdicts
     assert verdict.rows_needed == 7 and "no significant winner can exist" in verdict.statement
     assert "at least 7 rows are needed" in verdict.statement
+
+
+def test_references_are_never_on_the_pareto_front(exact_case):
+    front = exact_case.pareto("shapley_error")
+    assert not front.loc[["random"], "on_front"].any()  # the cheapest line, but a reference
+    assert front.loc["random", "reference"] == "floor"
+    assert front.loc[front.reference == "", "on_front"].any()
