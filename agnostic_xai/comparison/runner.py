@@ -457,8 +457,10 @@ def compare(
     feature_groups : FeatureGroups, optional
         Explain and score groups of columns.
     seed : int
-        Root seed; each stochastic explainer and metric gets a child seed derived from it and
-        its name, so the same seed gives the same table.
+        Root seed; each stochastic explainer gets a child seed derived from it and its name,
+        each stochastic metric one derived from it and what the metric draws (never the
+        explainer: every explainer is scored with the same random numbers, see
+        :mod:`agnostic_xai.metrics._rng`), so the same seed gives the same table.
     n_jobs : int
         Explainers run in parallel processes when > 1 (results identical to ``n_jobs=1``).
     backend : {"local", "dask"}
