@@ -157,6 +157,7 @@ def run_compare_dask(
     stored: dict[str, StoredExplainer | None],
     store: ResultStore | None,
     progress: Callable[[int], None] | None = None,
+    skip: dict[str, set[str]] | None = None,
 ) -> list[_Cell]:
     """Run the comparison's explainers × metrics on ``client``; one :class:`_Cell` per explainer, in order.
 
@@ -176,6 +177,9 @@ def run_compare_dask(
         Where attributions, metric cells and failures are committed as they arrive.
     progress : callable, optional
         Called with a number of finished cells.
+    skip : dict of str to set of str, optional
+        Per explainer, metrics not to run (the ground truth is not scored against itself,
+        :func:`~agnostic_xai.comparison.references.self_scored`).
     """
     from ..distributed import After, Task, TaskError, run_tasks_dask
 
@@ -195,7 +199,7 @@ def run_compare_dask(
         role = roles[name] = _Roles()
         previous = stored.get(name)
         done = dict(previous.results or {}) if previous is not None else {}
-        pending = [(m, metric) for m, metric in metrics if m not in done]
+        pending = [(m, metric) for m, metric in metrics if m not in done and m not in (skip or {}).get(name, ())]
         if previous is not None and previous.attribution is not None:
             cell.attribution = previous.attribution
             cell.fit_seconds, cell.fit_model_rows = previous.fit_seconds, previous.fit_model_rows

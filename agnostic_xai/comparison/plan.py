@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 
 from .._params import clone, derive_seed
+from ..metrics._rng import metric_seed
+from .references import reference_roles, self_scored
 
 __all__ = ["Plan", "make_plan"]
 
@@ -136,6 +138,9 @@ def make_plan(
             lines.append(_line("exact_shapley (ground truth)", "", *_scale(costs, n, k)))
         except Exception as exc:
             lines.append(_line("exact_shapley (ground truth)", "", np.nan, np.nan, _status(exc)))
+    # The ground truth is not scored against itself in the run, so not in the plan either.
+    skip, _ = self_scored(reference_roles(dict(chosen), (getattr(m, "family", "") for _, m in metrics)), metrics,
+                          wants_reference)
     for name, explainer in chosen:
         explainer = clone(explainer)
         if getattr(explainer, "is_stochastic", False):
@@ -158,9 +163,11 @@ def make_plan(
         rows, seconds, status = _scale(costs, n, k, calls)
         lines.append(_line(name, "", fit_rows + rows, fit_seconds + seconds, status))
         for metric_name, metric in metrics:
+            if metric_name in skip.get(name, ()):
+                continue
             metric = clone(metric)
             if "random_state" in metric.get_params():
-                metric.set_params(random_state=derive_seed(seed, name, metric_name))
+                metric.set_params(random_state=metric_seed(seed, metric))
             try:
                 costs = []
                 for attribution in attributions:

@@ -12,7 +12,17 @@ from .._validation import check_bool, check_float, check_int, check_path, check_
 from ..attribution import Attribution
 from ..exceptions import InvalidInputError, UnknownNameError
 from ._arguments import check_names
-from .stats import bootstrap_ci, holm, paired_wilcoxon
+from .references import reference_roles
+from .stats import (
+    TIE_RTOL,
+    bootstrap_ci,
+    holm,
+    min_p_value,
+    paired_wilcoxon,
+    rows_needed,
+    tie_tolerance,
+    tolerant_rank,
+)
 
 if TYPE_CHECKING:
     from ..adapters import Adapter
@@ -85,6 +95,30 @@ class Comparison:
         """Metrics present in the table, in run order."""
         return list(dict.fromkeys(self.table["metric"]))
 
+    @property
+    def references(self) -> dict[str, str]:
+        """Reference explainers by label, with their role (``"floor"`` or ``"ground truth"``).
+
+        They frame the table and are never candidates: :meth:`summary` gives them no rank,
+        :meth:`significance` and :meth:`winner` leave them out, reports mark them and never
+        highlight them (:mod:`agnostic_xai.comparison.references`).
+        """
+        if "references" in self.config:
+            return {str(k): str(v) for k, v in dict(self.config["references"] or {}).items()}
+        return reference_roles(self.explainers, self.table["family"].unique() if "family" in self.table else ())
+
+    def tie_tolerance(self, metric: str, *, rtol: float = TIE_RTOL) -> float:
+        """The paired difference on ``metric`` below which two explainers are tied.
+
+        :func:`~agnostic_xai.comparison.stats.tie_tolerance` over the metric's scores (every
+        explainer, references included) and the largest ``|φ|`` of the explanations.
+        """
+        scores = self.table.loc[self.table["metric"] == metric, "score"].to_numpy(dtype=np.float64)
+        if scores.size == 0:
+            raise UnknownNameError(f"No scores for metric {metric!r}; present: {self.metric_names}.")
+        scale = max((float(np.abs(a.values).max()) for a in self.attributions.values() if a.values.size), default=0.0)
+        return tie_tolerance(scores, scale, rtol=rtol)
+
     def higher_is_better(self, metric: str) -> bool:
         """Direction of ``metric``."""
         check_str(metric, "metric")
@@ -116,10 +150,12 @@ class Comparison:
         Returns
         -------
         DataFrame
-            Index: explainer, sorted by mean rank. Columns: a MultiIndex
+            Index: explainer, sorted by mean rank (references last). Columns: a MultiIndex
             ``(metric, stat)`` with stats ``mean``, ``ci_low``, ``ci_high``, ``rank`` (1 is
-            best, ties averaged), then ``("cost", "seconds_per_row")``,
-            ``("cost", "model_rows_per_row")`` and ``("overall", "mean_rank")``.
+            best; means within :meth:`tie_tolerance` of each other share the average rank;
+            NaN for references, which are not ranked), then ``("cost", "seconds_per_row")``,
+            ``("cost", "model_rows_per_row")``, ``("overall", "mean_rank")`` (NaN for
+            references) and ``("overall", "reference")`` (the role, ``""`` for candidates).
 
         Raises
         ------
@@ -132,6 +168,7 @@ class Comparison:
         check_bool(marked, "marked")
         seed = int(self.config.get("seed", 0))
         explainers = self.explainer_names
+        references = self.references
         columns: dict[tuple[str, str], pd.Series] = {}
         ranks = []
         for metric in self.metric_names:
@@ -147,7 +184,11 @@ class Comparison:
                     scores, confidence=confidence, n_resamples=n_resamples, random_state=seed
                 )
             mean = pd.Series(means).reindex(explainers)
-            rank = (-mean if higher else mean).rank(method="average", na_option="keep")
+            candidates = mean.drop([e for e in references if e in mean.index])
+            rank = pd.Series(
+                tolerant_rank(candidates.to_numpy(), self.tie_tolerance(metric), higher_is_better=higher),
+                index=candidates.index,
+            ).reindex(explainers)
             ranks.append(rank)
             columns[(label, "mean")] = mean
             columns[(label, "ci_low")] = pd.Series(lows).reindex(explainers)
@@ -158,6 +199,7 @@ class Comparison:
         columns[("cost", "model_rows_per_row")] = costs["model_rows_per_row"]
         mean_rank = pd.concat(ranks, axis=1).mean(axis=1) if ranks else pd.Series(np.nan, index=explainers)
         columns[("overall", "mean_rank")] = mean_rank
+        columns[("overall", "reference")] = pd.Series({e: references.get(e, "") for e in explainers})
         frame = pd.DataFrame(columns, index=pd.Index(explainers, name="explainer"))
         frame.columns = pd.MultiIndex.from_tuples(frame.columns)
         return frame.sort_values(("overall", "mean_rank"), kind="stable")
@@ -172,40 +214,56 @@ class Comparison:
             columns=[e for e in self.explainer_names if e in set(block["explainer"])]
         )
 
-    def significance(self, metric: str, *, alpha: float = 0.05, exclude: tuple[str, ...] = ()) -> pd.DataFrame:
-        """Is the best explainer on ``metric`` significantly better than each other one?
+    def significance(
+        self, metric: str, *, alpha: float = 0.05, exclude: tuple[str, ...] = (), rtol: float = TIE_RTOL
+    ) -> pd.DataFrame:
+        """Is the best candidate on ``metric`` significantly better than each other one?
 
-        Paired two-sided Wilcoxon signed-rank tests of the best explainer (by mean) against
-        every other on the per-row scores, Holm-corrected over the comparisons.
+        Paired two-sided Wilcoxon signed-rank tests of the best candidate (by mean) against
+        every other on the per-row scores, Holm-corrected over the comparisons. References
+        (:attr:`references`) and ``exclude`` are left out: they are not candidates. Paired
+        differences within :meth:`tie_tolerance` are ties (rounding, not evidence), so
+        explainers that differ by float noise are never significantly different.
 
         Returns
         -------
         DataFrame
-            One line per other explainer: ``best``, ``mean``, ``difference`` (best − other,
-            in the metric's units), ``statistic``, ``p_value``, ``p_holm``, ``n_rows`` and
-            ``significant`` (``p_holm < alpha`` and the difference favours the best).
+            One line per other candidate: ``best``, ``mean``, ``difference`` (best − other,
+            in the metric's units), ``statistic``, ``p_value``, ``p_holm``, ``n_rows``,
+            ``tie`` (every paired difference within the tolerance), ``min_p_holm`` (the
+            smallest Holm-adjusted p-value the test can reach with these rows) and
+            ``significant`` (``p_holm < alpha``, not a tie, and the difference favours the
+            best). ``attrs`` holds ``tolerance`` and the design's ``detectable``,
+            ``rows_needed`` and ``note`` (see :meth:`detectability`).
 
         Raises
         ------
         InvalidInputError
-            ``alpha`` outside (0, 1), fewer than two explainers left after ``exclude``
-            (InvalidTypeError for arguments of the wrong type, such as a single string as
-            ``exclude``); UnknownNameError for a metric without scores.
+            ``alpha`` outside (0, 1), fewer than two candidates left after ``exclude`` and
+            the references (InvalidTypeError for arguments of the wrong type, such as a single
+            string as ``exclude``); UnknownNameError for a metric without scores.
         """
         check_str(metric, "metric")
         check_float(alpha, "alpha", minimum=0.0, maximum=1.0, strict=True, kind="a number in (0, 1)")
         exclude = check_names(exclude, "exclude")
-        wide = self.scores(metric).drop(columns=[e for e in exclude if e in self.explainer_names])
+        drop = [e for e in (*exclude, *self.references) if e in self.explainer_names]
+        wide = self.scores(metric).drop(columns=drop, errors="ignore")
         if wide.shape[1] < 2:
-            raise InvalidInputError(f"significance needs at least two explainers with {metric!r} scores.")
+            raise InvalidInputError(
+                f"significance needs at least two candidate explainers with {metric!r} scores"
+                + (f" (references and exclusions left out: {', '.join(drop)})." if drop else ".")
+            )
         higher = self.higher_is_better(metric)
+        tol = self.tie_tolerance(metric, rtol=rtol)
         means = wide.mean(axis=0, skipna=True)
         best = str(means.idxmax() if higher else means.idxmin())
         lines = []
         for other in wide.columns:
             if other == best:
                 continue
-            statistic, p_value, n = paired_wilcoxon(wide[best].to_numpy(), wide[other].to_numpy())
+            a, b = wide[best].to_numpy(), wide[other].to_numpy()
+            statistic, p_value, n = paired_wilcoxon(a, b, atol=tol)
+            finite = np.isfinite(a) & np.isfinite(b)
             lines.append(
                 {
                     "explainer": other,
@@ -215,17 +273,59 @@ class Comparison:
                     "statistic": statistic,
                     "p_value": p_value,
                     "n_rows": n,
+                    "tie": bool(np.all(np.abs(a[finite] - b[finite]) <= tol)),
                 }
             )
         result = pd.DataFrame(lines)
+        m = len(result)
         result["p_holm"] = holm(result["p_value"].to_numpy())
+        result["min_p_holm"] = [min(1.0, m * min_p_value(int(n))) for n in result["n_rows"]]
         favours = result["difference"] > 0 if higher else result["difference"] < 0
-        result["significant"] = (result["p_holm"] < alpha) & favours
-        return result.set_index("explainer")
+        result["significant"] = (result["p_holm"] < alpha) & favours & ~result["tie"]
+        result = result.set_index("explainer")
+        result.attrs.update(tolerance=tol, **self._design(result, alpha))
+        return result
 
-    def winner(self, metric: str, *, alpha: float = 0.05, exclude: tuple[str, ...] = ()) -> str | None:
-        """The best explainer on ``metric`` if it beats every other significantly, else None."""
-        result = self.significance(metric, alpha=alpha, exclude=exclude)
+    @staticmethod
+    def _design(result: pd.DataFrame, alpha: float) -> dict[str, Any]:
+        """Whether these rows can show any difference at ``alpha`` at all, and if not, how many could."""
+        m, n = len(result), int(result["n_rows"].min()) if len(result) else 0
+        smallest = float(result["min_p_holm"].max()) if m else float("nan")
+        detectable = bool(m and smallest < alpha)
+        needed = None if detectable else rows_needed(m, alpha)
+        note = "" if detectable else (
+            f"With {n} rows and {m} Holm-corrected comparisons the smallest attainable p-value is "
+            f"{smallest:.3g} ≥ α = {alpha:g}: no difference can be significant; at least {needed} rows are needed."
+        )
+        return {"detectable": detectable, "rows_needed": needed, "note": note, "alpha": float(alpha)}
+
+    def detectability(self, metric: str, *, alpha: float = 0.05, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
+        """Can this comparison detect any difference on ``metric`` at level ``alpha``?
+
+        A Wilcoxon signed-rank test on ``n`` paired rows cannot give a two-sided p-value below
+        ``2 / 2**n`` (exact, ``n <= 50``); Holm over ``m`` comparisons multiplies the smallest
+        one by ``m``. When ``m · 2 / 2**n >= alpha`` no candidate can win, whatever the
+        explanations: :meth:`winner` is then None by design, not for lack of a difference.
+
+        Returns
+        -------
+        dict
+            ``detectable`` (bool), ``rows_needed`` (the fewest rows with which it would be,
+            None when detectable), ``note`` (a sentence for reports, empty when detectable),
+            ``alpha``.
+        """
+        return {k: v for k, v in self.significance(metric, alpha=alpha, exclude=exclude).attrs.items()
+                if k != "tolerance"}
+
+    def winner(
+        self, metric: str, *, alpha: float = 0.05, exclude: tuple[str, ...] = (), rtol: float = TIE_RTOL
+    ) -> str | None:
+        """The best candidate on ``metric`` if it beats every other candidate significantly, else None.
+
+        References never win (:attr:`references`). None also when the rows cannot show any
+        difference at ``alpha`` (see :meth:`detectability`, which says how many rows would).
+        """
+        result = self.significance(metric, alpha=alpha, exclude=exclude, rtol=rtol)
         return str(result["best"].iloc[0]) if bool(result["significant"].all()) else None
 
     # ------------------------------------------------------------------ other views
@@ -246,8 +346,9 @@ class Comparison:
         Returns
         -------
         DataFrame
-            ``seconds_per_row``, the metric's mean and ``on_front`` (not dominated: no other
-            explainer is at least as good on both axes and better on one).
+            ``seconds_per_row``, the metric's mean, ``on_front`` (not dominated: no other
+            candidate is at least as good on both axes and better on one) and ``reference``
+            (the role of a reference explainer, which is shown but never on the front).
         """
         check_str(metric, "metric", allow_none=True)
         if metric is None:
@@ -261,11 +362,14 @@ class Comparison:
         frame = pd.DataFrame({"seconds_per_row": cost, metric: quality})
         q = quality.to_numpy() if higher else -quality.to_numpy()
         c = cost.to_numpy()
+        references = self.references
+        candidate = np.array([e not in references for e in frame.index], dtype=bool)
         on_front = []
         for i in range(len(frame)):
-            dominated = np.any((q >= q[i]) & (c <= c[i]) & ((q > q[i]) | (c < c[i])))
-            on_front.append(not dominated)
+            dominated = np.any(candidate & (q >= q[i]) & (c <= c[i]) & ((q > q[i]) | (c < c[i])))
+            on_front.append(bool(candidate[i] and not dominated))
         frame["on_front"] = on_front
+        frame["reference"] = [references.get(e, "") for e in frame.index]
         return frame.sort_values("seconds_per_row")
 
     def global_importance(self) -> pd.DataFrame:

@@ -34,6 +34,7 @@ from .limits import (
     check_time_limit,
     resident_memory,
 )
+from .references import reference_roles, self_scored
 from .result import TABLE_COLUMNS, Comparison, empty_failures
 from .store import ResultStore, StoredExplainer, array_digest
 
@@ -285,10 +286,17 @@ def _run_metric(
     limits: tuple[float | None, int | None],
     reference: Attribution | None,
 ) -> Any:
-    """One metric cell: a clone of ``metric`` with its derived seed (and the ground truth), under the limits."""
+    """One metric cell: a clone of ``metric`` with its derived seed (and the ground truth), under the limits.
+
+    The seed is :func:`~agnostic_xai.metrics._rng.metric_seed`: the root seed and what the
+    metric draws, never the explainer ``name``, so every explainer is scored with the same
+    random numbers (common random numbers) and adding an explainer changes no other's scores.
+    """
+    from ..metrics._rng import metric_seed
+
     metric = clone(metric)
     if "random_state" in metric.get_params():
-        metric.set_params(random_state=derive_seed(root_seed, name, metric_name))
+        metric.set_params(random_state=metric_seed(root_seed, metric))
     if reference is not None and "reference" in metric.get_params():
         metric.set_params(reference=reference)
     with _limits(*limits):
@@ -387,8 +395,10 @@ def compare(
     feature_groups : FeatureGroups, optional
         Explain and score groups of columns.
     seed : int
-        Root seed; each stochastic explainer and metric gets a child seed derived from it and
-        its name, so the same seed gives the same table.
+        Root seed; each stochastic explainer gets a child seed derived from it and its name,
+        each stochastic metric one derived from it and what the metric draws (never the
+        explainer: every explainer is scored with the same random numbers, see
+        :mod:`agnostic_xai.metrics._rng`), so the same seed gives the same table.
     n_jobs : int
         Explainers run in parallel processes when > 1 (results identical to ``n_jobs=1``).
     backend : {"local", "dask"}
@@ -560,6 +570,10 @@ def compare(
     stored = {name: result_store.explainer(name) if result_store is not None and resume else None for name, _ in chosen}
     if result_store is not None and resume:
         result_store.warn_dropped()  # stored rows not trusted (damaged, other configuration) are recomputed
+    roles = reference_roles(dict(chosen), (getattr(m, "family", "") for _, m in metric_list))
+    skip, skipped_cells = self_scored(roles, metric_list, reference is not None)
+    failures.extend(skipped_cells)
+    own_metrics = {name: [(m, x) for m, x in metric_list if m not in skip.get(name, ())] for name, _ in chosen}
     bar = None
     if progress and sys.stderr.isatty():
         from tqdm.auto import tqdm
@@ -574,11 +588,11 @@ def compare(
             with dask_client(client) as dask:
                 cells = run_compare_dask(
                     dask, chosen, metric_list, arguments, row_chunk, stored, result_store,
-                    progress=bar.update if bar is not None else None,
+                    progress=bar.update if bar is not None else None, skip=skip,
                 )
         elif n_jobs == 1 or len(chosen) < 2:
             cells = [
-                _run_explainer(name, ex, metric_list, *arguments, bar, result_store, stored[name], row_chunk)
+                _run_explainer(name, ex, own_metrics[name], *arguments, bar, result_store, stored[name], row_chunk)
                 for name, ex in chosen
             ]
         else:
@@ -588,7 +602,7 @@ def compare(
             cells = []
             jobs = (
                 delayed(_run_explainer_in_worker)(
-                    name, ex, metric_list, *arguments, None, result_store, stored[name], row_chunk
+                    name, ex, own_metrics[name], *arguments, None, result_store, stored[name], row_chunk
                 )
                 for name, ex in chosen
             )
@@ -673,6 +687,7 @@ def compare(
         "row_chunk": row_chunk,
         "exact_limit": int(exact_limit),
         "ground_truth": reference is not None,
+        "references": roles,
         "memory_limit": None if memory_limit is None else int(memory_limit),
         "saturated_share": saturated,
         "constant_features": constant,

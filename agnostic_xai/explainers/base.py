@@ -52,6 +52,13 @@ class Explainer(ParamsMixin):
         Can give one value per :class:`FeatureGroups` group.
     min_background : int
         Fewest background rows :meth:`fit` accepts.
+    is_reference : bool
+        A reference point, never a candidate (``random``, the floor): ``compare`` shows it,
+        marked, and leaves it out of winners, ranks and highlights
+        (:mod:`agnostic_xai.comparison.references`).
+    computes_exact_shapley : bool
+        Computes the ground truth itself (exact interventional Shapley values by the
+        enumeration ``compare`` uses): a reference in a comparison with ground-truth metrics.
 
     After :meth:`fit`: ``adapter_``, ``background_``, ``groups_``, and the cost of fitting,
     ``fit_seconds_`` and ``fit_model_rows_``.
@@ -63,6 +70,8 @@ class Explainer(ParamsMixin):
     is_additive: ClassVar[bool] = False
     supports_groups: ClassVar[bool] = True
     min_background: ClassVar[int] = 1
+    is_reference: ClassVar[bool] = False
+    computes_exact_shapley: ClassVar[bool] = False
 
     # ------------------------------------------------------------------ fit
     def fit(self, adapter: Any, background: Any, *, groups: FeatureGroups | None = None) -> Explainer:

@@ -62,6 +62,7 @@ class ExactShapley(Explainer):
     """
 
     name: ClassVar[str] = "exact_shapley"
+    computes_exact_shapley: ClassVar[bool] = True  # the ground truth next to ground-truth metrics
     is_stochastic: ClassVar[bool] = False
     is_additive: ClassVar[bool] = True
     supports_groups: ClassVar[bool] = True

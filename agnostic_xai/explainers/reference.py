@@ -35,6 +35,7 @@ class RandomExplainer(Explainer):
 
     name: ClassVar[str] = "random"
     is_stochastic: ClassVar[bool] = True
+    is_reference: ClassVar[bool] = True  # the floor: shown, never ranked
     is_additive: ClassVar[bool] = False
     supports_groups: ClassVar[bool] = True
 

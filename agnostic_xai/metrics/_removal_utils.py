@@ -22,6 +22,7 @@ from ..attribution import Attribution
 from ..exceptions import InvalidInputError
 from ..groups import FeatureGroups
 from ..removal import coalition_values, reference_set
+from ._rng import RowRandom
 from .base import Metric
 
 __all__ = [
@@ -120,11 +121,12 @@ def resolve_count(k: Any, n_players: int, name: str, *, upper: int | None = None
     return count
 
 
-def random_subsets(rng: np.random.Generator, n_rows: int, n_draws: int, n_players: int, size: int) -> np.ndarray:
+def random_subsets(rng: np.random.Generator | RowRandom, n_rows: int, n_draws: int, n_players: int, size: int) -> np.ndarray:
     """``n_draws`` uniformly random subsets of exactly ``size`` players for each row.
 
     Returns a boolean ``(n_rows, n_draws, n_players)`` array; draws are independent (with
-    replacement across draws, without replacement within one subset).
+    replacement across draws, without replacement within one subset). With a
+    :class:`~agnostic_xai.metrics._rng.RowRandom` each row's subsets come from its own stream.
     """
     keys = rng.random((n_rows, n_draws, n_players))
     chosen = np.argpartition(keys, size - 1, axis=-1)[..., :size] if size < n_players else None

@@ -79,6 +79,12 @@ class Metric(ParamsMixin):
         Needs the adapter (and usually the background).
     requires_explainer : bool
         Re-runs the explainer (stability metrics); pass ``explainer=`` when calling.
+    draws : str
+        For a stochastic metric, the key of its random numbers in a comparison (empty: its
+        ``name``): :func:`~agnostic_xai.compare` seeds the metric from the root seed and
+        this key, never from the explainer, so every explainer is scored with the same
+        draws (:mod:`agnostic_xai.metrics._rng`). Metrics that draw the same thing share
+        a key (PGI and PGU: ``"prediction_gap"``).
     """
 
     name: ClassVar[str] = ""
@@ -87,6 +93,7 @@ class Metric(ParamsMixin):
     requires_model: ClassVar[bool] = True
     requires_background: ClassVar[bool] = True
     requires_explainer: ClassVar[bool] = False
+    draws: ClassVar[str] = ""
 
     def __call__(
         self,

@@ -20,7 +20,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._params import check_random_state
 from ..adapters.base import Adapter
 from ..attribution import Attribution
 from ..exceptions import InvalidInputError
@@ -37,6 +36,7 @@ from ._removal_utils import (
     rowwise_pearson,
     rowwise_spearman,
 )
+from ._rng import row_random
 
 __all__ = [
     "faithfulness_correlation",
@@ -100,7 +100,7 @@ def faithfulness_correlation(
     _check_players(m, "faithfulness_correlation")
     n_subsets = check_positive_int(n_subsets, "n_subsets", minimum=2)
     size = resolve_count(subset_size, m, "subset_size", upper=m - 1)
-    subsets = random_subsets(check_random_state(random_state), n, n_subsets, m, size)
+    subsets = random_subsets(row_random(random_state, n), n, n_subsets, m, size)
     masks = expand_masks(~subsets, groups)
     drops = explained_output(adapter, X, target)[:, None] - masked_values(adapter, X, masks, reference, target)
     sums = (subsets * attributions[:, None, :]).sum(axis=-1)

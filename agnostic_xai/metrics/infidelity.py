@@ -37,7 +37,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._params import check_random_state
 from ..adapters.base import Adapter
 from ..attribution import Attribution
 from ..exceptions import InvalidInputError
@@ -52,6 +51,7 @@ from ._removal_utils import (
     random_subsets,
     resolve_count,
 )
+from ._rng import RowRandom, row_random
 
 __all__ = [
     "PERTURBATIONS",
@@ -66,7 +66,7 @@ PERTURBATIONS = ("gaussian", "removal")
 
 
 def gaussian_perturbations(
-    rng: np.random.Generator, X: np.ndarray, scale: np.ndarray, n_perturbations: int
+    rng: np.random.Generator | RowRandom, X: np.ndarray, scale: np.ndarray, n_perturbations: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gaussian perturbations ``I ~ N(0, diag(scale²))`` and the perturbed rows ``x − I``.
 
@@ -81,7 +81,7 @@ def gaussian_perturbations(
 
 
 def removal_perturbations(
-    rng: np.random.Generator,
+    rng: np.random.Generator | RowRandom,
     X: np.ndarray,
     reference: np.ndarray,
     n_perturbations: int,
@@ -195,6 +195,8 @@ def infidelity(
     normalize : bool
         Optimal rescaling ``β*`` of the attributions (see the module docstring).
     random_state : int, Generator or None
+        Seed of the draws; row ``i`` draws from its own stream
+        (:func:`~agnostic_xai.metrics._rng.row_random`).
 
     Returns
     -------
@@ -205,7 +207,7 @@ def infidelity(
     if perturbation not in PERTURBATIONS:
         raise InvalidInputError(f"Unknown perturbation {perturbation!r}; choose one of {PERTURBATIONS}.")
     n_perturbations = check_positive_int(n_perturbations, "n_perturbations")
-    rng = check_random_state(random_state)
+    rng = row_random(random_state, X.shape[0])  # one stream per row: common random numbers
     m = X.shape[1] if groups is None else groups.n_groups
     if perturbation == "gaussian":
         if not (groups is None or groups.is_identity):

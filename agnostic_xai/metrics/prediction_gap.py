@@ -11,7 +11,9 @@ per-column standard deviation::
     PGU = mean_k | f(x) − f(x + ε_k ⊙ 1[columns not in T]) |    (lower is better)
 
 over ``K = n_perturbations`` draws. A group's columns are perturbed together (each column
-with its own noise). With the same ``random_state`` PGI and PGU use the same noise draws.
+with its own noise). With the same ``random_state`` PGI and PGU use the same noise draws, row
+by row (one generator per row, :mod:`agnostic_xai.metrics._rng`); in ``compare`` both are
+seeded under the key ``"prediction_gap"``, so they always share them.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._params import check_random_state
 from ..adapters.base import Adapter
 from ..attribution import Attribution
 from ..groups import FeatureGroups
@@ -35,6 +36,7 @@ from ._removal_utils import (
     resolve_count,
     top_k_masks,
 )
+from ._rng import row_random
 
 __all__ = ["prediction_gap", "PGI", "PGU"]
 
@@ -68,6 +70,7 @@ def prediction_gap(
     n_perturbations : int
         Noise draws per row.
     random_state : int, Generator or None
+        Seed of the noise; row ``i`` draws from its own stream (:func:`~agnostic_xai.metrics._rng.row_random`).
 
     Returns
     -------
@@ -82,7 +85,7 @@ def prediction_gap(
     n_perturbations = check_positive_int(n_perturbations, "n_perturbations")
     top = top_k_masks(rank_players(attributions, by="absolute"), count)
     columns = expand_masks(top if important else ~top, groups)
-    noise = check_random_state(random_state).standard_normal((n, n_perturbations, d)) * scale
+    noise = row_random(random_state, n).standard_normal((n, n_perturbations, d)) * scale
     perturbed = X[:, None, :] + noise * columns[:, None, :]
     outputs = adapter._predict_validated(perturbed.reshape(n * n_perturbations, d))
     changed = outputs[np.arange(n * n_perturbations), np.repeat(target, n_perturbations)].reshape(n, n_perturbations)
@@ -92,6 +95,7 @@ def prediction_gap(
 
 class _PredictionGap(FaithfulnessMetric):
     _important: ClassVar[bool] = True
+    draws: ClassVar[str] = "prediction_gap"  # PGI and PGU perturb with the same noise
 
     def __init__(
         self, *, k: int | float = 0.25, noise_scale: float = 0.1, n_perturbations: int = 50, random_state: Any = 0

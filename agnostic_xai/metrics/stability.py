@@ -17,12 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from .._params import check_random_state, child_seeds, clone
+from .._params import child_seeds, clone
 from .._validation import check_choice, check_float
 from ..adapters import Adapter
 from ..attribution import Attribution
 from ..exceptions import InvalidInputError, NotFittedError
 from .agreement import resolve_k, rowwise_spearman, top_k_mask
+from ._rng import row_random
 from .base import Metric
 
 __all__ = [
@@ -53,14 +54,18 @@ def linf_perturbations(X: np.ndarray, radius: np.ndarray, n_perturbations: int, 
         Half-width of the box in each column.
     n_perturbations : int
     random_state : int, Generator or None
+        Seed of the draws; row ``i`` draws from its own stream
+        (:func:`~agnostic_xai.metrics._rng.row_random`), so its perturbations do not
+        depend on the other rows.
 
     Returns
     -------
     ndarray of shape (n_perturbations, n, d)
     """
-    rng = check_random_state(random_state)
-    noise = rng.uniform(-1.0, 1.0, size=(n_perturbations, *X.shape))
-    return X[None, :, :] + noise * np.asarray(radius, dtype=np.float64)
+    # Row i's perturbations come from row i's own stream (common random numbers, see
+    # agnostic_xai.metrics._rng), drawn rows first and returned perturbations first.
+    noise = row_random(random_state, X.shape[0]).uniform(-1.0, 1.0, size=(X.shape[0], n_perturbations, X.shape[1]))
+    return X[None, :, :] + noise.transpose(1, 0, 2) * np.asarray(radius, dtype=np.float64)
 
 
 def _check_perturbed(values: Any, perturbed_values: Any) -> tuple[np.ndarray, np.ndarray]:

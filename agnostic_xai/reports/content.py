@@ -39,9 +39,6 @@ __all__ = [
 #: truth of ``ground_truth`` metrics, so "best against the ground truth" leaves them out.
 EXACT_EXPLAINERS = ("exact_shapley", "exact_shap")
 
-#: Registry names of reference explainers that are floors, not candidates: never "cheapest".
-REFERENCE_EXPLAINERS = ("random",)
-
 
 @dataclass(frozen=True)
 class MetricVerdict:
@@ -59,9 +56,14 @@ class MetricVerdict:
     not_beaten : tuple of str
         Explainers that ``best`` does not beat significantly.
     excluded : tuple of str
-        Explainers left out of this verdict (exact references on ground-truth metrics).
+        Explainers left out of this verdict: the comparison's references
+        (:attr:`Comparison.references`) and, on ground-truth metrics, exact enumerators.
     statement : str
-        The verdict as one plain-text sentence.
+        The verdict as one plain-text sentence (it says when the rows are too few for any
+        difference to be significant, and how many would do).
+    rows_needed : int or None
+        When no difference can be significant with these rows, the fewest rows that would
+        allow it (:meth:`Comparison.detectability`); None otherwise.
     """
 
     metric: str
@@ -72,6 +74,7 @@ class MetricVerdict:
     not_beaten: tuple[str, ...]
     excluded: tuple[str, ...]
     statement: str
+    rows_needed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -111,13 +114,14 @@ class SummaryColumn:
 
 @dataclass(frozen=True)
 class SummaryRow:
-    """One explainer's line of the summary table."""
+    """One explainer's line of the summary table; ``reference`` is its role (``""`` for candidates)."""
 
     explainer: str
     cells: dict[str, Cell]
     mean_rank: float
     seconds_per_row: float
     model_rows_per_row: float
+    reference: str = ""
 
 
 @dataclass(frozen=True)
@@ -280,10 +284,14 @@ def _direction(higher: bool) -> str:
 
 
 def _verdict(comparison: Comparison, metric: str, alpha: float, exclude: tuple[str, ...]) -> MetricVerdict:
+    # References are never candidates: they are left out of every verdict.
+    exclude = tuple(dict.fromkeys((*exclude, *comparison.references)))
     family = str(comparison.table.loc[comparison.table["metric"] == metric, "family"].iloc[0])
     higher = comparison.higher_is_better(metric)
     label = f"{metric} {_direction(higher)}"
-    scores = comparison.scores(metric).drop(columns=[e for e in exclude if e in comparison.explainer_names])
+    scores = comparison.scores(metric).drop(columns=[e for e in exclude if e in comparison.explainer_names],
+                                            errors="ignore")
+    exclude = tuple(e for e in exclude if e in comparison.explainer_names)
     means = scores.mean(axis=0, skipna=True)
     means = means[np.isfinite(means.to_numpy(dtype=float))]
     if means.empty:
@@ -300,14 +308,19 @@ def _verdict(comparison: Comparison, metric: str, alpha: float, exclude: tuple[s
         return MetricVerdict(metric, family, higher, best, None, (), exclude, statement)
     not_beaten = tuple(str(e) for e in significance.index[~significance["significant"].to_numpy(dtype=bool)])
     test = f"paired Wilcoxon, Holm-corrected, α = {alpha:g}"
+    design = significance.attrs
     if winner is not None:
         statement = f"{label}: {winner} is significantly best ({test})."
+    elif not design.get("detectable", True):
+        statement = f"{label}: no significant winner can exist; {best} is best by mean. {design['note']}"
     else:
         statement = (
             f"{label}: no significant winner; {best} is best by mean but not significantly better than "
             f"{', '.join(not_beaten)} ({test})."
         )
-    return MetricVerdict(metric, family, higher, best, winner, not_beaten, exclude, statement)
+    return MetricVerdict(
+        metric, family, higher, best, winner, not_beaten, exclude, statement, design.get("rows_needed")
+    )
 
 
 def _labels_of(comparison: Comparison, registry_names: tuple[str, ...]) -> tuple[str, ...]:
@@ -323,7 +336,7 @@ def _cost_leader(comparison: Comparison) -> CostLeader | None:
     costs = comparison.costs
     if costs.empty or "status" not in costs:
         return None
-    references = _labels_of(comparison, REFERENCE_EXPLAINERS)
+    references = tuple(e for e in costs["explainer"].astype(str) if e in comparison.references)
     candidate = (costs["status"] == "ok") & ~costs["explainer"].isin(references)
     ok = costs[candidate & np.isfinite(costs["seconds_per_row"].to_numpy(dtype=float))]
     if ok.empty:
@@ -339,6 +352,7 @@ def _summary_table(
 ) -> tuple[tuple[SummaryColumn, ...], tuple[SummaryRow, ...]]:
     families = comparison.table.drop_duplicates("metric").set_index("metric")["family"]
     metrics = comparison.metric_names
+    references = comparison.references
     rows = []
     for explainer, line in summary.iterrows():
         cells = {
@@ -357,18 +371,21 @@ def _summary_table(
                 mean_rank=_float(line[("overall", "mean_rank")]),
                 seconds_per_row=_float(line[("cost", "seconds_per_row")]),
                 model_rows_per_row=_float(line[("cost", "model_rows_per_row")]),
+                reference=references.get(str(explainer), ""),
             )
         )
+    # References are never highlighted as best or cheapest: only candidates compete.
+    candidates = [r for r in rows if not r.reference]
     columns = []
     for m in metrics:
         higher = comparison.higher_is_better(m)
-        best = _best({r.explainer: r.cells[m].mean for r in rows}, higher)
+        best = _best({r.explainer: r.cells[m].mean for r in candidates}, higher)
         columns.append(SummaryColumn(m, "metric", str(families[m]), higher, best))
     columns.append(
-        SummaryColumn("mean_rank", "overall", "", False, _best({r.explainer: r.mean_rank for r in rows}, False))
+        SummaryColumn("mean_rank", "overall", "", False, _best({r.explainer: r.mean_rank for r in candidates}, False))
     )
     for key in ("seconds_per_row", "model_rows_per_row"):
-        best = _best({r.explainer: getattr(r, key) for r in rows}, False)
+        best = _best({r.explainer: getattr(r, key) for r in candidates}, False)
         columns.append(SummaryColumn(key, "cost", "", False, best))
     return tuple(columns), tuple(rows)
 
@@ -510,6 +527,7 @@ def report_content(
 
     families = {c.key: c.family for c in columns if c.kind == "metric"}
     verdicts = tuple(_verdict(comparison, m, alpha, ()) for m, f in families.items() if f == "faithfulness")
+    references = comparison.references
     exact = _labels_of(comparison, EXACT_EXPLAINERS)
     ground_truth = tuple(_verdict(comparison, m, alpha, exact) for m, f in families.items() if f == "ground_truth")
     leader = _cost_leader(comparison)
@@ -524,6 +542,9 @@ def report_content(
     headline = []
     if not comparison.explainer_names:
         headline.append("No explainer produced an explanation; see the failures below.")
+    shown = [f"{label} ({role})" for label, role in references.items() if label in comparison.explainer_names]
+    if shown:
+        headline.append(f"References, shown but never ranked: {', '.join(shown)}.")
     if verdicts:
         headline.extend(f"Faithfulness, {v.statement}" for v in verdicts)
     elif comparison.explainer_names:

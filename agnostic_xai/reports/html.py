@@ -43,6 +43,7 @@ table{border-collapse:collapse;margin:.6rem 0;font-size:.88rem}
 th,td{border:1px solid #ddd;padding:.3rem .5rem;text-align:right;vertical-align:top}
 th{background:#f4f4f4}th[scope=row],td.text{text-align:left}
 td.best{font-weight:700;background:#e8f3e8}
+tr.reference th,tr.reference td{font-style:italic;color:#555}
 .ci,.rank,.family{color:#666;font-weight:400;font-size:.8rem}
 figure{margin:1rem 0;display:inline-block;vertical-align:top;max-width:100%}
 figure img{max-width:100%;height:auto;border:1px solid #eee}
@@ -261,11 +262,14 @@ def _table_section(content: ReportContent) -> str:
             else:
                 text = _e(format_number(getattr(row, column.key)))
             cells.append(f"<td{best}>{text}</td>")
-        lines.append(f'<tr><th scope="row">{_e(row.explainer)}</th>{"".join(cells)}</tr>')
+        marker = f' <span class="family">reference: {_e(row.reference)}</span>' if row.reference else ""
+        reference = ' class="reference"' if row.reference else ""
+        lines.append(f'<tr{reference}><th scope="row">{_e(row.explainer)}{marker}</th>{"".join(cells)}</tr>')
     note = (
         f"Mean over rows with its {content.confidence:.0%} bootstrap confidence interval and rank (#1 is best, "
-        "ties averaged); ↑ higher is better, ↓ lower is better; the best value of each column is highlighted. "
-        "Cost is per explained row."
+        "ties within numerical tolerance averaged); ↑ higher is better, ↓ lower is better; the best candidate of "
+        "each column is highlighted. References (marked) frame the table: they are not ranked, highlighted or "
+        "named winner. Cost is per explained row."
     )
     return (
         '<section id="table"><h2>Explainers × metrics</h2>'

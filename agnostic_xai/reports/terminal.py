@@ -41,9 +41,12 @@ def summary_text(comparison: Comparison, *, metrics: Sequence[str] | None = None
     for metric in shown:
         arrow = "↑" if comparison.higher_is_better(metric) else "↓"
         frame[f"{metric} {arrow}"] = summary[(metric, "mean")].map(lambda v: f"{v:.3g}")
-    frame["mean rank"] = summary[("overall", "mean_rank")].map(lambda v: f"{v:.1f}")
+    frame["mean rank"] = summary[("overall", "mean_rank")].map(lambda v: "–" if v != v else f"{v:.1f}")
     frame["ms/row"] = (summary[("cost", "seconds_per_row")] * 1e3).map(lambda v: f"{v:.3g}")
     frame["model rows/row"] = summary[("cost", "model_rows_per_row")].map(lambda v: f"{v:,.0f}")
+    references = summary[("overall", "reference")]
+    if references.astype(bool).any():  # references frame the table and are not ranked
+        frame["reference"] = references
     verdicts = {v.metric: v for v in (*content.verdicts, *content.ground_truth)}
     lines = []
     for metric in shown:

@@ -96,7 +96,7 @@ def _markdown_table(content: ReportContent) -> list[str]:
             )
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(["---"] + ["---:"] * (len(headers) - 1)) + "|"]
     for row in content.rows:
-        cells = [_md(row.explainer)]
+        cells = [_md(row.explainer) + (f" *(reference: {_md(row.reference)})*" if row.reference else "")]
         for column in content.columns:
             if column.kind == "metric":
                 cell = row.cells[column.key]
@@ -143,6 +143,6 @@ def to_markdown(comparison: Comparison, **content_options: Any) -> str:
     lines.extend(["", *_markdown_table(content), ""])
     lines.append(
         f"Mean over rows [{content.confidence:.0%} bootstrap CI]; ↑ higher is better, ↓ lower is better; "
-        "best per column in bold; cost per explained row."
+        "best candidate per column in bold (references, marked, are not ranked); cost per explained row."
     )
     return "\n".join(lines) + "\n"

@@ -41,10 +41,12 @@ def test_store_holds_every_cell_and_resume_recomputes_nothing(task, tmp_path):
     path = tmp_path / "results.sqlite"
     first = run(task, store=path)
     with ResultStore(path) as store:
-        assert store.counts() == {"attributions": 4, "cells": 12, "failed": 0}
+        # 4 explainers × 3 metrics, less exact_shapley × shapley_error (the ground truth is not
+        # scored against itself).
+        assert store.counts() == {"attributions": 4, "cells": 11, "failed": 0}
         assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     resumed = run(task, store=path, resume=True)
-    assert resumed.config["resumed_cells"] == 4 + 12
+    assert resumed.config["resumed_cells"] == 4 + 11
     pd.testing.assert_frame_equal(scores(first), scores(resumed))
     # Costs and extras come back too (curves for the plots).
     pd.testing.assert_frame_equal(first.costs, resumed.costs)
@@ -63,9 +65,10 @@ def test_a_partly_filled_store_is_completed_to_the_uninterrupted_result(task, tm
     connection.commit()
     connection.close()
     resumed = run(task, store=path, resume=True)
-    # kernel_shap and exact_shapley: attribution + 3 cells each; permutation_shap: attribution only
-    # (its seed_stability cell re-fits it).
-    assert resumed.config["resumed_cells"] == 2 * 4 + 1
+    # kernel_shap: attribution + 3 cells; exact_shapley: attribution + 2 cells (the ground truth
+    # is not scored against itself); permutation_shap: attribution only (its seed_stability cell
+    # re-fits it).
+    assert resumed.config["resumed_cells"] == 4 + 3 + 1
     pd.testing.assert_frame_equal(scores(full), scores(resumed))
 
 
@@ -127,6 +130,9 @@ def test_plan_counts_the_model_rows_the_run_evaluates(task):
         tolerance = 0.15 if name == "permutation_shap" else 0.0
         assert planned[(name, "")] == pytest.approx(costs[name], rel=tolerance)
         for metric in METRICS:
+            if (name, metric) not in metric_rows:  # the ground truth, not scored against itself
+                assert (name, metric) not in planned and (name, metric) == ("exact_shapley", "shapley_error")
+                continue
             assert planned[(name, metric)] == pytest.approx(metric_rows[(name, metric)], rel=tolerance)
     assert "total:" in plan.to_string()
 
@@ -136,7 +142,7 @@ def test_plan_above_the_limit_is_refused_unless_forced(task):
         run(task, max_model_rows=100)
     plan = run(task, max_model_rows=100, plan_only=True)
     assert plan.refusal is not None and "--force" in plan.refusal
-    assert len(run(task, max_model_rows=100, force=True).table) == 4 * 3 * 8
+    assert len(run(task, max_model_rows=100, force=True).table) == (4 * 3 - 1) * 8
 
 
 def test_a_budget_too_small_is_refused_before_planning(task):

@@ -18,6 +18,7 @@ from agnostic_xai.attribution import Attribution
 from agnostic_xai.exceptions import InvalidInputError
 from agnostic_xai.groups import FeatureGroups
 from agnostic_xai.metrics._removal_utils import random_subsets, rowwise_pearson, rowwise_spearman
+from agnostic_xai.metrics._rng import row_random
 from agnostic_xai.metrics.faithfulness_correlation import faithfulness_correlation
 from agnostic_xai.testing import AdditiveModel, make_mlp
 
@@ -89,7 +90,7 @@ def test_faithfulness_correlation_subsets_are_seeded(setup):
     other = metrics.get("faithfulness_correlation", n_subsets=5, random_state=4)(attribution, adapter, background)
     np.testing.assert_array_equal(one.scores, two.scores)
     assert not np.array_equal(one.extras["subsets"], other.extras["subsets"])
-    expected = random_subsets(np.random.default_rng(3), 3, 5, attribution.n_features, 2)
+    expected = random_subsets(row_random(3, 3), 3, 5, attribution.n_features, 2)
     np.testing.assert_array_equal(one.extras["subsets"], expected)
 
 

@@ -16,6 +16,7 @@ from agnostic_xai.adapters import wrap
 from agnostic_xai.attribution import Attribution
 from agnostic_xai.exceptions import InvalidInputError
 from agnostic_xai.groups import FeatureGroups
+from agnostic_xai.metrics._rng import row_random
 from agnostic_xai.metrics.infidelity import (
     gaussian_perturbations,
     infidelity_from_perturbations,
@@ -69,8 +70,8 @@ def test_matches_loop_reference(setup, perturbation, normalize):
     metric = metrics.get("infidelity", perturbation=perturbation, normalize=normalize, n_perturbations=K,
                          noise_scale=0.3, random_state=7)
     result = metric(attribution, adapter, background)
-    # The documented draws, regenerated from the same seed:
-    rng = np.random.default_rng(7)
+    # The documented draws, regenerated from the same seed (one stream per row):
+    rng = row_random(7, X.shape[0])
     if perturbation == "gaussian":
         I, Z = gaussian_perturbations(rng, X, 0.3 * background.std(axis=0), K)
     else:
@@ -140,7 +141,7 @@ def test_removal_indicator_is_captums_multiply_by_inputs_convention(setup):
     result = metrics.get("infidelity", perturbation="removal", removal="mean", n_perturbations=K, random_state=3)(
         attribution, adapter, background
     )
-    _, Z = removal_perturbations(np.random.default_rng(3), X, b, K, 2)
+    _, Z = removal_perturbations(row_random(3, X.shape[0]), X, b, K, 2)
 
     @infidelity_perturb_func_decorator(True)
     def perturb(inputs, baselines):
@@ -160,7 +161,7 @@ def test_grouped_removal_sums_the_removed_groups(setup):
     result = metrics.get("infidelity", perturbation="removal", subset_size=1, n_perturbations=K, random_state=2)(
         grouped, adapter, background
     )
-    I, Z = removal_perturbations(np.random.default_rng(2), X, background, K, 1, groups=groups)
+    I, Z = removal_perturbations(row_random(2, X.shape[0]), X, background, K, 1, groups=groups)
     expected = ref_infidelity(module, X, grouped.values, grouped.target, I, Z, True)
     np.testing.assert_allclose(result.scores, expected, rtol=1e-9, atol=TOL)
     # each perturbed row replaces both columns of a removed pair

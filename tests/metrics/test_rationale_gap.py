@@ -123,8 +123,11 @@ def test_prediction_gaps_match_loops(setup, grouped, name):
     result = metrics.get(name, k=k, noise_scale=noise_scale, n_perturbations=K, random_state=seed)(
         attribution, adapter, background
     )
-    # The documented draws: ε = N(0, 1) of shape (n, K, d) from default_rng(seed), times noise_scale · std_j.
-    noise = np.random.default_rng(seed).standard_normal((n, K, d)) * noise_scale * background.std(axis=0)
+    # The documented draws: for row i, ε = N(0, 1) of shape (K, d) from row i's own stream
+    # default_rng(SeedSequence([seed, i])), times noise_scale · std_j.
+    noise = np.stack(
+        [np.random.default_rng(np.random.SeedSequence([seed, i])).standard_normal((K, d)) for i in range(n)]
+    ) * noise_scale * background.std(axis=0)
     cols = players(attribution)
     m = len(cols)
     count = math.ceil(k * m)
