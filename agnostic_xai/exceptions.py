@@ -19,6 +19,7 @@ __all__ = [
     "UnsafeFileError",
     "AgnosticXAIWarning",
     "SaturationWarning",
+    "DegenerateMetricWarning",
 ]
 
 
@@ -71,4 +72,14 @@ class SaturationWarning(AgnosticXAIWarning):
 
     Saturated probabilities have zero gradient and make explanations in probability space
     vanish; explaining ``output="logit"`` avoids this.
+    """
+
+
+class DegenerateMetricWarning(AgnosticXAIWarning):
+    """A metric cannot tell the explanations apart on this data.
+
+    Issued by :func:`~agnostic_xai.compare` when PGI and PGU agree for every explainer, when
+    most of a score comes from a numerical guard ``ε`` rather than from the explanation, or
+    when every explainer gets the same score on every row. The diagnosis is also recorded
+    in ``Comparison.diagnostics``.
     """
