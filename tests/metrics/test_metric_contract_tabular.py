@@ -5,7 +5,13 @@ most columns:
 
 * ``mixed``: MinMax-scaled skewed continuous columns, binary columns and a one-hot group
   of four categories (explained as one group), about half of all entries exactly 0;
-* ``counts``: integer (count) columns correlated with continuous ones.
+* ``counts``: integer (count) columns correlated with continuous ones;
+* ``mixed_tree``: the ``mixed`` table with a model that reads it as a tree does (thresholds
+  on the columns, the hot category's weight), a model that Gaussian noise of a tenth of a
+  standard deviation hardly ever moves. PGI and PGU are expected to fail there (strict
+  xfail): they reward the features whose small perturbation crosses a threshold, not the
+  features with large Shapley values, and exact Shapley values lose to ``random`` on both
+  even with type-aware perturbations (PGI 0.149 vs 0.186, PGU 0.209 vs 0.178).
 
 On each, the exact Shapley values of the grouped players must score better than the
 ``random`` explainer on every registered faithfulness and stability metric, in the metric's
@@ -71,6 +77,14 @@ def _counts(rng: np.random.Generator, n: int):
     return X, logit - np.median(logit), ["n0", "n1", "z0", "z1", "e"], {}
 
 
+def _tree(X: np.ndarray) -> np.ndarray:
+    """The logit of ``_mixed`` read as a tree: thresholds, and the hot category's weight."""
+    return (
+        3 * (X[:, 0] > 0.1) - 2 * (X[:, 1] > 0.1) + 1.5 * (X[:, 2] > 0.5) - (X[:, 3] > 0.5)
+        + np.array([-1.5, 0, 1, 2])[X[:, 4:].argmax(axis=1)]
+    )
+
+
 def _train(X: np.ndarray, logit: np.ndarray, seed: int) -> torch.nn.Module:
     y = torch.as_tensor((logit > np.median(logit)).astype(np.int64))
     with seeded(seed):
@@ -84,11 +98,14 @@ def _train(X: np.ndarray, logit: np.ndarray, seed: int) -> torch.nn.Module:
     return net.eval()
 
 
-@pytest.fixture(scope="module", params=["mixed", "counts"])
+@pytest.fixture(scope="module", params=["mixed", "counts", "mixed_tree"])
 def table(request):
     rng = np.random.default_rng(7)
-    X, logit, names, groups = (_mixed if request.param == "mixed" else _counts)(rng, 300)
-    adapter = wrap(_train(X, logit, seed=3), output="logit", feature_names=names)
+    X, logit, names, groups = (_counts if request.param == "counts" else _mixed)(rng, 300)
+    if request.param == "mixed_tree":
+        adapter = wrap(_tree, task="regression", feature_names=names)
+    else:
+        adapter = wrap(_train(X, logit, seed=3), output="logit", feature_names=names)
     feature_groups = FeatureGroups.from_dict(groups, names) if groups else None
     background, rows = X[:24], X[100:110]
     fitted = {}
@@ -101,7 +118,7 @@ def table(request):
 def test_the_tables_have_the_structure_they_claim(table):
     kind, adapter, background, groups, fitted = table
     types = ColumnTypes.infer(background, groups).to_dict()["columns"]
-    if kind == "mixed":
+    if kind.startswith("mixed"):
         assert list(types.values()) == ["continuous"] * 2 + ["binary"] * 2 + ["onehot"] * 4
         assert 0.45 <= float(np.mean(background == 0)) <= 0.65
     else:
@@ -110,8 +127,10 @@ def test_the_tables_have_the_structure_they_claim(table):
 
 
 @pytest.mark.parametrize("name", METRICS)
-def test_exact_shapley_beats_random(table, name):
+def test_exact_shapley_beats_random(table, name, request):
     kind, adapter, background, groups, fitted = table
+    if kind == "mixed_tree" and name in ("pgi", "pgu"):
+        request.applymarker(pytest.mark.xfail(strict=True, reason="PGI/PGU follow thresholds, not Shapley values"))
     params = dict(PARAMS.get(name, {}))
     if name == "infidelity" and groups is not None:
         params["perturbation"] = "removal"  # as compare does: per-column noise does not describe groups
