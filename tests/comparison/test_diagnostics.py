@@ -48,6 +48,10 @@ def test_gaussian_pgi_equal_to_pgu_is_flagged(onehot_case):
     assert "pgi_equals_pgu" in kinds
     # Every score is 0 as well: both metrics are tied for every explainer.
     assert {d["metric"] for d in comparison.diagnostics if d["kind"] == "all_tied"} == {"pgi", "pgu"}
+    from agnostic_xai.reports.content import report_content
+
+    notes = report_content(comparison).notes
+    assert sum(note.startswith("Degenerate metric: ") for note in notes) == len(comparison.diagnostics)
 
 
 def test_tabular_perturbation_is_not_flagged(onehot_case):
