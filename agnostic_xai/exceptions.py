@@ -33,6 +33,7 @@ __all__ = [
     "SaturationWarning",
     "HeadProbeWarning",
     "StoreWarning",
+    "DegenerateMetricWarning",
 ]
 
 
@@ -117,3 +118,13 @@ class StoreError(InvalidInputError):
 
 class StoreWarning(AgnosticXAIWarning):
     """Stored cells were not trusted (damaged, or written by another configuration) and are recomputed."""
+
+
+class DegenerateMetricWarning(AgnosticXAIWarning):
+    """A metric cannot tell the explanations apart on this data.
+
+    Issued by :func:`~agnostic_xai.compare` when PGI and PGU agree for every explainer, when
+    most of a score comes from a numerical guard ``ε`` rather than from the explanation, or
+    when every explainer gets the same score on every row. The diagnosis is also recorded
+    in ``Comparison.diagnostics``.
+    """

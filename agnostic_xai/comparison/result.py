@@ -72,6 +72,10 @@ class Comparison:
         The fitted explainers (surrogate rules, re-runs).
     adapter : Adapter
     background : ndarray
+    diagnostics : list of dict
+        Metrics found degenerate on this data (:mod:`agnostic_xai.comparison.diagnostics`):
+        each with ``metric``, ``kind`` and ``message``; empty when every metric can tell the
+        explanations apart.
     """
 
     table: pd.DataFrame
@@ -83,6 +87,7 @@ class Comparison:
     explainers: dict[str, Any] = field(default_factory=dict)
     adapter: Adapter | None = None
     background: np.ndarray | None = None
+    diagnostics: list[dict[str, Any]] = field(default_factory=list)
 
     # ------------------------------------------------------------------ basics
     @property

@@ -19,10 +19,12 @@ from .._version import __version__
 from .._params import clone, derive_seed
 from ..adapters import Adapter, wrap
 from ..attribution import Attribution
+from ..columns import ColumnTypes
 from ..exceptions import AgnosticXAIError, BudgetError, InvalidInputError
 from ..explainers import Explainer
 from ..groups import FeatureGroups, check_groups
 from ._arguments import check_compare_arguments
+from .diagnostics import check_degenerate
 from .chunks import DEFAULT_ROW_CHUNK, check_row_chunk, explain_chunk, row_chunks, with_rows
 from .diagnostics_saturation import SATURATION_SHARE, check_saturation
 from .limits import (
@@ -691,6 +693,7 @@ def compare(
         "memory_limit": None if memory_limit is None else int(memory_limit),
         "saturated_share": saturated,
         "constant_features": constant,
+        "column_types": ColumnTypes.infer(background_arr, feature_groups, feature_names=adapter.feature_names).to_dict(),
         "store": None if store is None else os.fspath(store),
         "resumed_cells": int(sum(cell.resumed for cell in cells)),
         "versions": _versions(),
@@ -708,6 +711,7 @@ def compare(
         explainers=fitted,
         adapter=adapter,
         background=background_arr,
+        diagnostics=check_degenerate(table, results),
     )
 
 

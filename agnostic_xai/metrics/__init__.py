@@ -42,6 +42,7 @@ _REGISTRY: dict[str, str] = {
     # stability
     "max_sensitivity": "stability:MaxSensitivity",
     "relative_input_stability": "stability:RelativeInputStability",
+    "relative_output_stability": "output_stability:RelativeOutputStability",
     "seed_stability": "stability:SeedStability",
     # agreement (two explanations)
     "feature_agreement": "agreement:FeatureAgreement",

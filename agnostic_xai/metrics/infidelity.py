@@ -11,13 +11,25 @@ and the error of ``β* φ`` is reported, so that merely shrinking attributions t
 rewarded (the normalisation of the paper's experiments and of captum's ``normalize=True``).
 The score is then invariant to positive (and negative) rescaling of ``φ``.
 
-The definition depends entirely on the perturbation. Two are provided:
+The definition depends entirely on the perturbation. Four are provided:
 
-``"gaussian"`` (default)
+``"tabular"`` (default)
+    ``x − I`` is drawn by column type (:mod:`agnostic_xai.columns`): continuous columns
+    get ``N(0, (noise_scale · std_j)²)``, integer columns the same noise rounded, binary
+    columns flip and one-hot groups switch category with probability ``flip_probability``;
+    ``I = x − (x − I)`` column by column and ``Iᵀφ = Σ_j I_j φ_j``. A flip moves a column
+    by its full step, which is what the model sees on such a column.
+``"gaussian"``
     ``I_j ~ N(0, (noise_scale · std_j)²)`` independently per column, ``std_j`` the
-    background's (population) standard deviation of column ``j``; ``Iᵀφ = Σ_j I_j φ_j``.
-    For small noise ``Δf ≈ ∇f(x)ᵀI``, so this rewards *gradient-like* (local sensitivity)
-    attributions. It is defined per column: grouped attributions are refused.
+    background's (population) standard deviation of column ``j``, whatever the column's
+    type; ``Iᵀφ = Σ_j I_j φ_j``. For small noise ``Δf ≈ ∇f(x)ᵀI``, so this rewards
+    *gradient-like* (local sensitivity) attributions. On binary and one-hot columns it asks
+    the model about values that are not categories.
+``"openxai"``
+    OpenXAI's ``NormalPerturbation`` (see :mod:`agnostic_xai.metrics.prediction_gap`).
+
+``"tabular"``, ``"gaussian"`` and ``"openxai"`` are defined per column: grouped
+attributions are refused.
 ``"removal"``
     A random subset ``S`` of ``s`` players (columns or groups) is replaced by the columns
     of a reference row ``b`` (a random background row under marginal removal, the mean or
@@ -33,20 +45,22 @@ Lower is better; 0 means ``Iᵀφ`` (scaled by ``β*`` when normalised) predicts
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ..adapters.base import Adapter
 from ..attribution import Attribution
+from ..columns import ColumnTypes, perturb
 from ..exceptions import InvalidInputError
 from ..groups import FeatureGroups
+from ._perturbation import column_types_of, flip_probability_of, noise_scale_of
 from ._removal_utils import (
     RemovalMetric,
     check_positive_float,
     check_positive_int,
     explained_output,
-    gaussian_scale,
     expand_masks,
     random_subsets,
     resolve_count,
@@ -62,7 +76,8 @@ __all__ = [
     "Infidelity",
 ]
 
-PERTURBATIONS = ("gaussian", "removal")
+PERTURBATIONS = ("tabular", "gaussian", "openxai", "removal")
+_KINDS = {"tabular": "tabular", "gaussian": "continuous", "openxai": "openxai"}
 
 
 def gaussian_perturbations(
@@ -162,15 +177,17 @@ def infidelity(
     background: np.ndarray,
     *,
     groups: FeatureGroups | None = None,
-    perturbation: str = "gaussian",
+    perturbation: str = "tabular",
     noise_scale: float = 0.1,
     subset_size: int | float = 0.25,
     reference: np.ndarray | None = None,
     n_perturbations: int = 50,
     normalize: bool = True,
     random_state: Any = 0,
+    column_types: ColumnTypes | None = None,
+    flip_probability: float = 0.0,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Infidelity of attributions under the ``"gaussian"`` or ``"removal"`` perturbation.
+    """Infidelity of attributions under one of :data:`PERTURBATIONS`.
 
     See the module docstring for the definitions.
 
@@ -183,9 +200,9 @@ def infidelity(
         is given, the reference rows (``"removal"``).
     groups : FeatureGroups, optional
         The players' columns (``"removal"`` only).
-    perturbation : {"gaussian", "removal"}
+    perturbation : {"tabular", "gaussian", "openxai", "removal"}
     noise_scale : float
-        Gaussian noise standard deviation as a fraction of each column's std.
+        Noise standard deviation as a fraction of each column's std (absolute for ``"openxai"``).
     subset_size : int or float
         Players removed per draw (``"removal"``): an int, or a fraction (rounded up).
     reference : ndarray of shape (r, d), optional
@@ -197,6 +214,10 @@ def infidelity(
     random_state : int, Generator or None
         Seed of the draws; row ``i`` draws from its own stream
         (:func:`~agnostic_xai.metrics._rng.row_random`).
+    column_types : ColumnTypes, optional
+        The column types (``"tabular"`` and ``"openxai"``); None treats every column as continuous.
+    flip_probability : float
+        Probability that a binary column flips (a one-hot group switches).
 
     Returns
     -------
@@ -209,14 +230,24 @@ def infidelity(
     n_perturbations = check_positive_int(n_perturbations, "n_perturbations")
     rng = row_random(random_state, X.shape[0])  # one stream per row: common random numbers
     m = X.shape[1] if groups is None else groups.n_groups
-    if perturbation == "gaussian":
+    if perturbation != "removal":
         if not (groups is None or groups.is_identity):
             raise InvalidInputError(
-                "Gaussian infidelity perturbs single columns, and grouped attributions give one value per group: "
-                "use perturbation='removal', which removes groups as a unit, or explain ungrouped columns."
+                f"{perturbation!r} infidelity perturbs single columns, and grouped attributions give one value per "
+                "group: use perturbation='removal', which removes groups as a unit, or explain ungrouped columns."
             )
-        scale = gaussian_scale(background, check_positive_float(noise_scale, "noise_scale"))
-        perturbations, perturbed = gaussian_perturbations(rng, X, scale, n_perturbations)
+        kind = _KINDS[perturbation]
+        scale = noise_scale_of(kind, background, check_positive_float(noise_scale, "noise_scale"))
+        if kind == "continuous":
+            perturbations, perturbed = gaussian_perturbations(rng, X, scale, n_perturbations)
+        else:
+            d = X.shape[1]
+            if column_types is None:
+                column_types, kind = ColumnTypes(tuple(f"x{j}" for j in range(d)), ("continuous",) * d), "continuous"
+            perturbed = perturb(
+                rng, X, n_perturbations, column_types, scale=scale, flip_probability=flip_probability, kind=kind
+            )
+            perturbations = X[:, None, :] - perturbed
     else:
         size = resolve_count(subset_size, m, "subset_size")
         reference = background if reference is None else reference
@@ -233,13 +264,15 @@ class Infidelity(RemovalMetric):
 
     Parameters
     ----------
-    perturbation : {"gaussian", "removal"}
-        ``"gaussian"``: column noise of ``noise_scale`` background standard deviations (for
-        gradient-like attributions, ungrouped only); ``"removal"``: random subsets of
-        players replaced by a reference row of the removal strategy (for additive
-        attributions; groups removed as a unit).
+    perturbation : {"tabular", "gaussian", "openxai", "removal"}
+        ``"tabular"``: columns perturbed by type (noise of ``noise_scale`` background
+        standard deviations on continuous columns, flips and category switches with
+        ``flip_probability``); ``"gaussian"``: that noise on every column; ``"openxai"``:
+        OpenXAI's perturbation (these three: for gradient-like attributions, ungrouped
+        only); ``"removal"``: random subsets of players replaced by a reference row of the
+        removal strategy (for additive attributions; groups removed as a unit).
     noise_scale : float
-        Gaussian noise std as a fraction of each column's background std.
+        Noise std as a fraction of each column's background std (absolute for ``"openxai"``).
     subset_size : int or float
         Players removed per draw for ``"removal"`` (int or fraction, rounded up).
     n_perturbations : int
@@ -250,6 +283,11 @@ class Infidelity(RemovalMetric):
         Where removed values come from (``"removal"`` only): a random background row, the
         background mean, or ``baseline``.
     baseline : array-like of shape (d,), optional
+    flip_probability : float or None
+        Probability that a binary column flips or a one-hot group switches category; None
+        is OpenXAI's ``sqrt(2/π) · noise_scale``.
+    column_types : mapping of str to str, optional
+        Overrides of the inferred column types (:meth:`agnostic_xai.columns.ColumnTypes.infer`).
     random_state : int, Generator or None
 
     Notes
@@ -263,13 +301,15 @@ class Infidelity(RemovalMetric):
     def __init__(
         self,
         *,
-        perturbation: str = "gaussian",
+        perturbation: str = "tabular",
         noise_scale: float = 0.1,
         subset_size: int | float = 0.25,
         n_perturbations: int = 50,
         normalize: bool = True,
         removal: str = "marginal",
         baseline: Any = None,
+        flip_probability: float | None = None,
+        column_types: Mapping[str, str] | None = None,
         random_state: Any = 0,
     ) -> None:
         super().__init__(removal=removal, baseline=baseline)
@@ -278,16 +318,22 @@ class Infidelity(RemovalMetric):
         self.subset_size = subset_size
         self.n_perturbations = n_perturbations
         self.normalize = normalize
+        self.flip_probability = flip_probability
+        self.column_types = column_types
         self.random_state = random_state
 
     def _score(
         self, attribution: Attribution, adapter: Adapter, background: np.ndarray, explainer: Any
     ) -> tuple[np.ndarray, dict[str, Any]]:
+        types = None
         if self.perturbation == "removal":
             ctx, reference = self._removal_inputs(attribution, adapter, background)
         else:
             ctx, reference = self._context(attribution, adapter), None
-        return infidelity(
+            if self.perturbation in ("tabular", "openxai"):
+                types = column_types_of(attribution, background, self.column_types, self.name)
+        flips = flip_probability_of(self.flip_probability, check_positive_float(self.noise_scale, "noise_scale"))
+        scores, extras = infidelity(
             adapter,
             ctx.X,
             ctx.values,
@@ -301,4 +347,7 @@ class Infidelity(RemovalMetric):
             n_perturbations=self.n_perturbations,
             normalize=self.normalize,
             random_state=self.random_state,
+            column_types=types,
+            flip_probability=flips,
         )
+        return scores, extras if types is None else {**extras, "column_types": types.to_dict()}

@@ -4,41 +4,61 @@ Agarwal, Krishna, Saxena, Pawelczyk, Johnson, Puri, Zitnik & Lakkaraju (2022), "
 Towards a transparent evaluation of model explanations", NeurIPS Datasets and Benchmarks.
 For a row ``x``, the top-``k`` players ``T`` by **absolute** attribution (noise has no
 direction, so the size of an attribution is what matters; ties in column order), and
-Gaussian noise ``ε ~ N(0, diag((noise_scale · std_j)²))`` with ``std_j`` the background's
-per-column standard deviation::
+``K = n_perturbations`` perturbed copies ``x'_k`` of ``x`` in which only the columns of
+``T`` (PGI) or only the others (PGU) change::
 
-    PGI = mean_k | f(x) − f(x + ε_k ⊙ 1[columns of T]) |        (higher is better)
-    PGU = mean_k | f(x) − f(x + ε_k ⊙ 1[columns not in T]) |    (lower is better)
+    PGI = mean_k | f(x) − f(x'_k) |,  columns of T perturbed        (higher is better)
+    PGU = mean_k | f(x) − f(x'_k) |,  columns not in T perturbed    (lower is better)
 
-over ``K = n_perturbations`` draws. A group's columns are perturbed together (each column
-with its own noise). With the same ``random_state`` PGI and PGU use the same noise draws, row
-by row (one generator per row, :mod:`agnostic_xai.metrics._rng`); in ``compare`` both are
-seeded under the key ``"prediction_gap"``, so they always share them.
+The perturbation (``perturbation=``) is one of
+
+``"tabular"`` (default)
+    by column type (:mod:`agnostic_xai.columns`): continuous columns get
+    ``N(0, (noise_scale · std_j)²)`` with ``std_j`` the background's standard deviation,
+    integer columns the same noise rounded and kept in range, binary columns flip and
+    one-hot groups switch category with probability ``flip_probability``. Gaussian noise
+    alone never changes a category, so on a table of mostly binary and one-hot columns PGI
+    and PGU would both measure the few continuous columns and come out nearly equal.
+``"gaussian"``
+    ``N(0, (noise_scale · std_j)²)`` on every perturbed column, whatever its type.
+``"openxai"``
+    OpenXAI's ``NormalPerturbation``: ``N(0, noise_scale²)`` (one absolute scale, for
+    tables min-max scaled to [0, 1]) on non-binary columns, and every binary or one-hot
+    column flipped on its own with probability ``flip_probability``.
+
+A group's columns are perturbed together. With the same ``random_state`` PGI and PGU use the
+same draws, row by row (one generator per row, :mod:`agnostic_xai.metrics._rng`); in
+``compare`` both are seeded under the key ``"prediction_gap"``, so they always share them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ..adapters.base import Adapter
 from ..attribution import Attribution
+from ..columns import ColumnTypes, perturb
 from ..groups import FeatureGroups
+from ._perturbation import column_types_of, flip_probability_of, noise_scale_of, resolve_kind
 from ._removal_utils import (
     FaithfulnessMetric,
     check_positive_float,
     check_positive_int,
     expand_masks,
     explained_output,
-    gaussian_scale,
     rank_players,
     resolve_count,
     top_k_masks,
 )
 from ._rng import row_random
 
-__all__ = ["prediction_gap", "PGI", "PGU"]
+__all__ = ["prediction_gap", "PGI", "PGU", "PERTURBATIONS"]
+
+#: ``perturbation`` names of PGI/PGU and the :func:`agnostic_xai.columns.perturb` kind of each.
+PERTURBATIONS = {"tabular": "tabular", "gaussian": "continuous", "openxai": "openxai"}
 
 
 def prediction_gap(
@@ -53,15 +73,18 @@ def prediction_gap(
     important: bool = True,
     n_perturbations: int = 50,
     random_state: Any = 0,
+    column_types: ColumnTypes | None = None,
+    perturbation: str = "tabular",
+    flip_probability: float = 0.0,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Mean absolute output change when the top-``k`` (or all other) players get Gaussian noise.
+    """Mean absolute output change when the top-``k`` (or all other) players are perturbed.
 
     Parameters
     ----------
     adapter, X, attributions, target, groups
         As :func:`agnostic_xai.metrics.faithfulness_curves.deletion_curve`.
     scale : ndarray of shape (d,)
-        Noise standard deviation of each column.
+        Noise standard deviation of each (continuous or integer) column.
     k : int or float
         Number of top players: an int in [1, m] (``[1, m − 1]`` for PGU), or a fraction in
         (0, 1] (rounded up).
@@ -71,6 +94,12 @@ def prediction_gap(
         Noise draws per row.
     random_state : int, Generator or None
         Seed of the noise; row ``i`` draws from its own stream (:func:`~agnostic_xai.metrics._rng.row_random`).
+    column_types : ColumnTypes, optional
+        Needed by ``"tabular"`` and ``"openxai"``; None treats every column as continuous.
+    perturbation : {"tabular", "gaussian", "openxai"}
+        See the module docstring.
+    flip_probability : float
+        Probability that a perturbed binary column flips (a one-hot group switches).
 
     Returns
     -------
@@ -85,8 +114,13 @@ def prediction_gap(
     n_perturbations = check_positive_int(n_perturbations, "n_perturbations")
     top = top_k_masks(rank_players(attributions, by="absolute"), count)
     columns = expand_masks(top if important else ~top, groups)
-    noise = row_random(random_state, n).standard_normal((n, n_perturbations, d)) * scale
-    perturbed = X[:, None, :] + noise * columns[:, None, :]
+    kind = resolve_kind(perturbation, PERTURBATIONS, "prediction_gap")
+    if column_types is None:
+        column_types, kind = ColumnTypes(tuple(f"x{j}" for j in range(d)), ("continuous",) * d), "continuous"
+    perturbed = perturb(
+        row_random(random_state, n), X, n_perturbations, column_types, scale=scale,
+        flip_probability=flip_probability, kind=kind, columns=columns,
+    )
     outputs = adapter._predict_validated(perturbed.reshape(n * n_perturbations, d))
     changed = outputs[np.arange(n * n_perturbations), np.repeat(target, n_perturbations)].reshape(n, n_perturbations)
     scores = np.abs(explained_output(adapter, X, target)[:, None] - changed).mean(axis=1)
@@ -98,29 +132,47 @@ class _PredictionGap(FaithfulnessMetric):
     draws: ClassVar[str] = "prediction_gap"  # PGI and PGU perturb with the same noise
 
     def __init__(
-        self, *, k: int | float = 0.25, noise_scale: float = 0.1, n_perturbations: int = 50, random_state: Any = 0
+        self,
+        *,
+        k: int | float = 0.25,
+        noise_scale: float = 0.1,
+        n_perturbations: int = 50,
+        perturbation: str = "tabular",
+        flip_probability: float | None = None,
+        column_types: Mapping[str, str] | None = None,
+        random_state: Any = 0,
     ) -> None:
         self.k = k
         self.noise_scale = noise_scale
         self.n_perturbations = n_perturbations
+        self.perturbation = perturbation
+        self.flip_probability = flip_probability
+        self.column_types = column_types
         self.random_state = random_state
 
     def _score(
         self, attribution: Attribution, adapter: Adapter, background: np.ndarray, explainer: Any
     ) -> tuple[np.ndarray, dict[str, Any]]:
         ctx = self._context(attribution, adapter)
-        return prediction_gap(
+        kind = resolve_kind(self.perturbation, PERTURBATIONS, self.name)
+        noise_scale = check_positive_float(self.noise_scale, "noise_scale")
+        types = column_types_of(attribution, background, self.column_types, self.name)
+        scores, extras = prediction_gap(
             adapter,
             ctx.X,
             ctx.values,
             ctx.target,
-            gaussian_scale(background, check_positive_float(self.noise_scale, "noise_scale")),
+            noise_scale_of(kind, background, noise_scale),
             groups=attribution.groups,
             k=self.k,
             important=self._important,
             n_perturbations=self.n_perturbations,
             random_state=self.random_state,
+            column_types=types,
+            perturbation=self.perturbation,
+            flip_probability=flip_probability_of(self.flip_probability, noise_scale),
         )
+        return scores, {**extras, "column_types": types.to_dict()}
 
 
 class PGI(_PredictionGap):
@@ -133,9 +185,19 @@ class PGI(_PredictionGap):
     k : int or float
         Top players by ``|φ|``: an int, or a fraction of the features (or groups), rounded up.
     noise_scale : float
-        Noise std as a fraction of each column's background std.
+        Noise std as a fraction of each column's background std (an absolute std for
+        ``perturbation="openxai"``).
     n_perturbations : int
         Noise draws per row.
+    perturbation : {"tabular", "gaussian", "openxai"}
+        How columns change (see :mod:`agnostic_xai.metrics.prediction_gap`); ``"tabular"``
+        follows the column types inferred from the background and the attribution's groups.
+    flip_probability : float or None
+        Probability that a perturbed binary column flips or a one-hot group switches
+        category; None is OpenXAI's ``sqrt(2/π) · noise_scale`` (the mean absolute size of
+        the continuous noise, in standard deviations).
+    column_types : mapping of str to str, optional
+        Overrides of the inferred types (:meth:`agnostic_xai.columns.ColumnTypes.infer`).
     random_state : int, Generator or None
     """
 

@@ -1,9 +1,14 @@
 """Stability of an explainer: does its explanation survive small changes it should not notice?
 
-* :class:`MaxSensitivity` and :class:`RelativeInputStability` perturb the explained rows
-  slightly (uniformly in an L∞ ball whose radius is a fraction of each column's background
-  standard deviation) and re-run the fitted explainer on the perturbed rows, for the same
-  targets.
+* :class:`MaxSensitivity`, :class:`RelativeInputStability` and
+  :class:`~agnostic_xai.metrics.output_stability.RelativeOutputStability` perturb the
+  explained rows slightly and re-run the fitted explainer on the perturbed rows, for the
+  same targets. With ``perturbation="tabular"`` (the default) continuous columns move
+  uniformly in a box whose half-width is ``radius`` times the column's background standard
+  deviation, integer columns move the same way and are rounded, binary columns flip and
+  one-hot groups switch category with probability ``flip_probability``
+  (:mod:`agnostic_xai.columns`); ``perturbation="uniform"`` moves every column in the box,
+  whatever its type, so a category never changes.
 * :class:`SeedStability` re-runs a stochastic explainer with different seeds on the same rows.
 
 Each re-runs the explainer, so each takes ``explainer=`` (the fitted explainer that produced
@@ -13,6 +18,7 @@ the attribution) and costs what the explainer costs, times the number of re-runs
 from __future__ import annotations
 
 from itertools import combinations
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -21,10 +27,14 @@ from .._params import child_seeds, clone
 from .._validation import check_choice, check_float
 from ..adapters import Adapter
 from ..attribution import Attribution
+from ..columns import ColumnTypes, perturb
 from ..exceptions import InvalidInputError, NotFittedError
+from ._perturbation import column_types_of, flip_probability_of, resolve_kind
 from .agreement import resolve_k, rowwise_spearman, top_k_mask
 from ._rng import row_random
 from .base import Metric
+from .relative_stability import norm_order as _norm_order
+from .relative_stability import check_values, relative_input_stability
 
 __all__ = [
     "MaxSensitivity",
@@ -34,14 +44,11 @@ __all__ = [
     "relative_input_stability",
     "seed_stability",
     "linf_perturbations",
+    "PERTURBATIONS",
 ]
 
-_NORMS = {"l1": 1.0, "l2": 2.0, "linf": np.inf}
-
-
-def _norm_order(norm: str) -> float:
-    check_choice(norm, "norm", sorted(_NORMS))
-    return _NORMS[norm]
+#: ``perturbation`` names of the stability metrics and the :func:`agnostic_xai.columns.perturb` kind of each.
+PERTURBATIONS = {"tabular": "tabular", "uniform": "continuous"}
 
 
 def linf_perturbations(X: np.ndarray, radius: np.ndarray, n_perturbations: int, random_state: Any = 0) -> np.ndarray:
@@ -61,25 +68,17 @@ def linf_perturbations(X: np.ndarray, radius: np.ndarray, n_perturbations: int, 
     Returns
     -------
     ndarray of shape (n_perturbations, n, d)
+        The draws of :func:`agnostic_xai.columns.perturb` (``kind="continuous"``,
+        ``noise="uniform"``), draw axis first.
     """
-    # Row i's perturbations come from row i's own stream (common random numbers, see
-    # agnostic_xai.metrics._rng), drawn rows first and returned perturbations first.
-    noise = row_random(random_state, X.shape[0]).uniform(-1.0, 1.0, size=(X.shape[0], n_perturbations, X.shape[1]))
-    return X[None, :, :] + noise.transpose(1, 0, 2) * np.asarray(radius, dtype=np.float64)
-
-
-def _check_perturbed(values: Any, perturbed_values: Any) -> tuple[np.ndarray, np.ndarray]:
-    values = np.asarray(values, dtype=np.float64)
-    perturbed_values = np.asarray(perturbed_values, dtype=np.float64)
-    if values.ndim != 2 or perturbed_values.ndim != 3 or perturbed_values.shape[1:] != values.shape:
-        raise InvalidInputError(
-            f"Expected values (n, m) and perturbed values (p, n, m); got {values.shape} and {perturbed_values.shape}."
-        )
-    if perturbed_values.shape[0] == 0:
-        raise InvalidInputError("At least one perturbation is needed.")
-    if not (np.isfinite(values).all() and np.isfinite(perturbed_values).all()):
-        raise InvalidInputError("Attribution values hold NaN or infinite values.")
-    return values, perturbed_values
+    X = np.asarray(X, dtype=np.float64)
+    d = X.shape[1]
+    every_column = ColumnTypes(tuple(f"x{j}" for j in range(d)), ("continuous",) * d)
+    rows = perturb(
+        row_random(random_state, X.shape[0]), X, n_perturbations, every_column,
+        scale=np.asarray(radius, dtype=np.float64), flip_probability=0.0, kind="continuous", noise="uniform",
+    )
+    return rows.transpose(1, 0, 2)
 
 
 def max_sensitivity(
@@ -115,60 +114,12 @@ def max_sensitivity(
     (in)fidelity and sensitivity of explanations.* NeurIPS.
     """
     order = _norm_order(norm)
-    values, perturbed_values = _check_perturbed(values, perturbed_values)
+    values, perturbed_values = check_values(values, perturbed_values)
     change = np.linalg.norm(perturbed_values - values[None], ord=order, axis=2).max(axis=0)
     if not normalize:
         return change
     scale = np.linalg.norm(values, ord=order, axis=1)
     return change / np.where(scale == 0, 1.0, scale)
-
-
-def relative_input_stability(
-    X: Any, values: Any, X_perturbed: Any, perturbed_values: Any, *, norm: str = "l2", eps: float = 1e-6
-) -> np.ndarray:
-    """Relative input stability (Agarwal et al. 2022): explanation change relative to input change.
-
-    For row ``x`` and perturbed rows ``x'_1 … x'_P``::
-
-        RIS(x) = max_p  || (φ(x'_p) − φ(x)) / φ(x) ||  /  max(|| (x'_p − x) / x ||, ε)
-
-    where the divisions inside the norms are elementwise (percent changes). Following the
-    paper's guard against zeros, elementwise divisors that are exactly 0 are replaced by
-    ``ε``, and the denominator is floored at ``ε`` (its ``ε_min``).
-
-    Parameters
-    ----------
-    X : array-like of shape (n, d)
-    values : array-like of shape (n, m)
-    X_perturbed : array-like of shape (P, n, d)
-    perturbed_values : array-like of shape (P, n, m)
-    norm : {"l2", "l1", "linf"}
-    eps : float
-        The guard ``ε`` (> 0).
-
-    Returns
-    -------
-    ndarray of shape (n,), >= 0 (exactly 0 for an explainer that ignores its input)
-
-    References
-    ----------
-    Agarwal, C., Johnson, N., Pawelczyk, M., Krishna, S., Saxena, E., Zitnik, M., & Lakkaraju,
-    H. (2022). *Rethinking stability for attribution-based explanations.* ICLR PAIR2Struct.
-    """
-    order = _norm_order(norm)
-    check_float(eps, "eps", minimum=0.0, strict=True, kind="positive")
-    values, perturbed_values = _check_perturbed(values, perturbed_values)
-    X = np.asarray(X, dtype=np.float64)
-    X_perturbed = np.asarray(X_perturbed, dtype=np.float64)
-    if X.ndim != 2 or X.shape[0] != values.shape[0] or X_perturbed.shape != (perturbed_values.shape[0], *X.shape):
-        raise InvalidInputError(
-            f"Expected X (n, d) and X_perturbed (P, n, d) matching the values; got {X.shape} and {X_perturbed.shape}."
-        )
-    explanation_change = (perturbed_values - values[None]) / np.where(values == 0, eps, values)[None]
-    input_change = (X_perturbed - X[None]) / np.where(X == 0, eps, X)[None]
-    numerator = np.linalg.norm(explanation_change, ord=order, axis=2)
-    denominator = np.maximum(np.linalg.norm(input_change, ord=order, axis=2), eps)
-    return (numerator / denominator).max(axis=0)
 
 
 def seed_stability(runs: Any, k: int | float | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -248,12 +199,20 @@ class _PerturbationStability(Metric):
         check_float(self.radius, "radius", minimum=0.0, strict=True, kind="a positive fraction of each column's std")
         X = attribution.data
         n, d = X.shape
-        radius = self.radius * background.std(axis=0)
-        X_perturbed = linf_perturbations(X, radius, int(self.n_perturbations), self.random_state)
+        kind = resolve_kind(self.perturbation, PERTURBATIONS, self.name)
+        types = column_types_of(attribution, background, self.column_types, self.name)
+        X_perturbed = perturb(
+            row_random(self.random_state, n), X, int(self.n_perturbations), types,
+            scale=self.radius * background.std(axis=0), kind=kind, noise="uniform",
+            flip_probability=flip_probability_of(self.flip_probability, float(self.radius)),
+        ).transpose(1, 0, 2)
         rows_before = explainer.adapter_.rows_evaluated
         rerun = explainer.explain(X_perturbed.reshape(-1, d), target=np.tile(attribution.target, self.n_perturbations))
         perturbed_values = rerun.values.reshape(int(self.n_perturbations), n, -1)
-        extras = {"explainer_model_rows": int(explainer.adapter_.rows_evaluated - rows_before)}
+        extras = {
+            "explainer_model_rows": int(explainer.adapter_.rows_evaluated - rows_before),
+            "column_types": types.to_dict(),
+        }
         return X_perturbed, perturbed_values, extras
 
 
@@ -275,6 +234,13 @@ class MaxSensitivity(_PerturbationStability):
     normalize : bool, default=True
         Divide by ``||φ(x)||`` as ``captum.metrics.sensitivity_max`` does (captum >= 0.5);
         False gives the unnormalised quantity of Yeh et al. (2019).
+    perturbation : {"tabular", "uniform"}, default="tabular"
+        Column-type-aware perturbation, or the box on every column (module docstring).
+    flip_probability : float or None, default=None
+        Probability that a binary column flips or a one-hot group switches; None is
+        ``sqrt(2/π) · radius`` (OpenXAI's rule).
+    column_types : mapping of str to str, optional
+        Overrides of the inferred column types (:meth:`agnostic_xai.columns.ColumnTypes.infer`).
     random_state : int, default=0
         Seed of the perturbations.
     """
@@ -287,12 +253,18 @@ class MaxSensitivity(_PerturbationStability):
         radius: float = 0.02,
         norm: str = "l2",
         normalize: bool = True,
+        perturbation: str = "tabular",
+        flip_probability: float | None = None,
+        column_types: Mapping[str, str] | None = None,
         random_state: int = 0,
     ) -> None:
         self.n_perturbations = n_perturbations
         self.radius = radius
         self.norm = norm
         self.normalize = normalize
+        self.perturbation = perturbation
+        self.flip_probability = flip_probability
+        self.column_types = column_types
         self.random_state = random_state
 
     def _score(
@@ -307,7 +279,8 @@ class MaxSensitivity(_PerturbationStability):
 class RelativeInputStability(_PerturbationStability):
     """Relative input stability of Agarwal et al. (2022) (lower is better).
 
-    Perturbs as :class:`MaxSensitivity` and scores :func:`relative_input_stability`.
+    Perturbs as :class:`MaxSensitivity` and scores
+    :func:`~agnostic_xai.metrics.relative_stability.relative_input_stability`.
 
     Parameters
     ----------
@@ -316,8 +289,18 @@ class RelativeInputStability(_PerturbationStability):
         Box half-width, as a fraction of each column's background standard deviation.
     norm : {"l2", "l1", "linf"}, default="l2"
     eps : float, default=1e-6
-        Guard for zero divisors and floor of the input change.
+        ``form="elementwise"`` only: guard for zero divisors and floor of the input change.
+    form : {"norm_ratio", "elementwise"}, default="norm_ratio"
+        ``(||Δφ||/||φ||) / (||Δx||/||x||)``, or the paper's entry-by-entry percent changes,
+        which on scaled or binary data (many exact zeros) are dominated by ``ε``.
+    perturbation, flip_probability, column_types
+        As :class:`MaxSensitivity`.
     random_state : int, default=0
+
+    Notes
+    -----
+    ``extras``: ``eps_share`` and ``eps_dominated`` per row (how much of the score the
+    ``ε`` guard made), ``column_types``, ``explainer_model_rows``.
     """
 
     name = "relative_input_stability"
@@ -328,12 +311,20 @@ class RelativeInputStability(_PerturbationStability):
         radius: float = 0.02,
         norm: str = "l2",
         eps: float = 1e-6,
+        form: str = "norm_ratio",
+        perturbation: str = "tabular",
+        flip_probability: float | None = None,
+        column_types: Mapping[str, str] | None = None,
         random_state: int = 0,
     ) -> None:
         self.n_perturbations = n_perturbations
         self.radius = radius
         self.norm = norm
         self.eps = eps
+        self.form = form
+        self.perturbation = perturbation
+        self.flip_probability = flip_probability
+        self.column_types = column_types
         self.random_state = random_state
 
     def _score(
@@ -341,10 +332,11 @@ class RelativeInputStability(_PerturbationStability):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         _norm_order(self.norm)
         X_perturbed, perturbed_values, extras = self._rerun_perturbed(attribution, background, explainer)
-        scores = relative_input_stability(
-            attribution.data, attribution.values, X_perturbed, perturbed_values, norm=self.norm, eps=self.eps
+        scores, guard = relative_input_stability(
+            attribution.data, attribution.values, X_perturbed, perturbed_values, norm=self.norm, eps=self.eps,
+            form=self.form, return_extras=True,
         )
-        return scores, extras
+        return scores, {**extras, **guard}
 
 
 class SeedStability(Metric):

@@ -567,6 +567,7 @@ def report_content(
     agreement_record, reason = _agreement(comparison, agreement)
     if reason:
         notes.append(reason)
+    notes.extend(f"Degenerate metric: {d['message']}" for d in getattr(comparison, "diagnostics", []))
 
     return ReportContent(
         title=str(title),

@@ -18,7 +18,8 @@ SCORING = [n for n in NAMES if get_class(n).family != "agreement"]
 AGREEMENT = [n for n in NAMES if get_class(n).family == "agreement"]
 FAST = {"faithfulness_correlation": {"n_subsets": 10}, "infidelity": {"n_perturbations": 10},
         "pgi": {"n_perturbations": 10}, "pgu": {"n_perturbations": 10}, "max_sensitivity": {"n_perturbations": 3},
-        "relative_input_stability": {"n_perturbations": 3}, "seed_stability": {"n_seeds": 2}}
+        "relative_input_stability": {"n_perturbations": 3},
+        "relative_output_stability": {"n_perturbations": 3}, "seed_stability": {"n_seeds": 2}}
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +35,8 @@ def test_registry_lists_every_metric_of_the_issue():
     assert set(NAMES) == {
         "deletion_auc", "insertion_auc", "deletion_gap", "faithfulness_correlation", "faithfulness_estimate",
         "monotonicity", "infidelity", "comprehensiveness", "sufficiency", "pgi", "pgu", "shapley_error",
-        "shapley_correlation", "shapley_topk", "max_sensitivity", "relative_input_stability", "seed_stability",
-        "feature_agreement", "rank_agreement", "sign_agreement", "signed_rank_agreement", "rank_correlation",
+        "shapley_correlation", "shapley_topk", "max_sensitivity", "relative_input_stability", "relative_output_stability",
+        "seed_stability", "feature_agreement", "rank_agreement", "sign_agreement", "signed_rank_agreement", "rank_correlation",
         "pairwise_rank_agreement", "sparseness", "complexity", "randomization_sanity",
     }
 

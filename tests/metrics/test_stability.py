@@ -118,7 +118,7 @@ def test_max_sensitivity_and_ris_match_loop_reference(adapter, gxi, norm, order)
     unnormalised = metrics.get("max_sensitivity", normalize=False, **kwargs)(
         attribution, adapter, BACKGROUND, explainer=explainer
     ).scores
-    ris = metrics.get("relative_input_stability", eps=1e-6, **kwargs)(
+    ris = metrics.get("relative_input_stability", eps=1e-6, form="elementwise", **kwargs)(
         attribution, adapter, BACKGROUND, explainer=explainer
     ).scores
     Xp = linf_perturbations(X, 0.1 * BACKGROUND.std(axis=0), p, random_state=5)
@@ -147,7 +147,9 @@ def test_pure_functions_edge_cases():
     with pytest.raises(InvalidInputError):
         relative_input_stability(np.ones((2, 3)), values, np.ones((4, 2, 3)), perturbed, eps=0.0)
     # Identical inputs: the input change is floored at eps, not divided by zero.
-    same = relative_input_stability(np.ones((2, 3)), np.ones((2, 3)), np.ones((4, 2, 3)), 2 * np.ones((4, 2, 3)))
+    same = relative_input_stability(
+        np.ones((2, 3)), np.ones((2, 3)), np.ones((4, 2, 3)), 2 * np.ones((4, 2, 3)), form="elementwise"
+    )
     np.testing.assert_allclose(same, np.sqrt(3) / 1e-6)
 
 
@@ -204,7 +206,9 @@ def test_seed_stability_of_a_noiseless_stochastic_explainer(adapter):
 
 
 def test_metadata():
-    assert set(metrics.available("stability")) == {"max_sensitivity", "relative_input_stability", "seed_stability"}
+    assert set(metrics.available("stability")) == {
+        "max_sensitivity", "relative_input_stability", "relative_output_stability", "seed_stability"
+    }
     for name in ("max_sensitivity", "relative_input_stability"):
         cls = metrics.get_class(name)
         assert cls.requires_explainer and not cls.higher_is_better
