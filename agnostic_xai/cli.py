@@ -335,7 +335,7 @@ def _note_resumed(comparison: Any, out: Path) -> None:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from .review import Policy, build_manifest, cohort_analysis, run_checks, write_review
+    from .review import Policy, build_manifest, cohort_analysis, review_passed, run_checks, write_review
 
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     start = time.perf_counter()
@@ -378,12 +378,12 @@ def _review(args: argparse.Namespace) -> int:
         arguments=sys.argv[1:] if args.record_argv else [],
     )
     written += write_review(out, policy=policy, checks=checks, cohort=cohort, manifest=manifest)
-    passed = all(check.passed for check in checks)
+    passed = review_passed(checks)
     print(f"Review of {policy.explainer}: {'PASS' if passed else 'FAIL'}")
     for check in checks:
         value = "n/a" if check.value is None else f"{check.value:.4g}"
         threshold = "" if check.threshold is None else f" (needs {check.operator} {check.threshold:g})"
-        print(f"  [{'pass' if check.passed else 'FAIL'}] {check.name}: {value}{threshold} — {check.evidence}")
+        print(f"  [{check.status}] {check.name}: {value}{threshold} — {check.evidence}")
     if cohort is not None:
         differing = list(cohort.index[cohort["differs"]])
         print(f"  cohorts ({args.cohort}): explanations differ for {differing or 'no feature'} (Holm-corrected p < 0.05)")
