@@ -76,7 +76,7 @@ def exact_budget_message(n_players: int, max_features: int, *, grouped: bool, wh
     players = "groups" if grouped else "features"
     advice = (
         f"Raise max_features to {n_players} if you can afford 2**{n_players} coalitions per row and background "
-        "row, or use sampling_shapley (or permutation_shap, kernel_shap) as the reference"
+        "row, or use sampling_shapley, permutation_shap or kernel_shap as the reference"
     )
     if not grouped:
         advice += ", or group the columns (FeatureGroups) into at most max_features groups"

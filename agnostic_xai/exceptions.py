@@ -19,6 +19,7 @@ __all__ = [
     "UnsafeFileError",
     "AgnosticXAIWarning",
     "SaturationWarning",
+    "ImpossibleValuesWarning",
 ]
 
 
@@ -71,4 +72,13 @@ class SaturationWarning(AgnosticXAIWarning):
 
     Saturated probabilities have zero gradient and make explanations in probability space
     vanish; explaining ``output="logit"`` avoids this.
+    """
+
+
+class ImpossibleValuesWarning(AgnosticXAIWarning):
+    """An explainer returned values no Shapley value of the explained output can take.
+
+    For example ``|φ_j| > 1`` for a probability: a Shapley value is a weighted average of
+    differences of the output, so it lies within the output's range. The rows are flagged in
+    the record's ``extras``; their sum can still be right.
     """
