@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._shapley import MAX_EXACT_FEATURES
+from ._review_exact import EXACT_REFERENCES, above_exact_limit
 from .comparison import Comparison
 from .comparison.stats import holm
 from .config import load_config
@@ -140,10 +140,6 @@ class Policy:
         return list(dict.fromkeys(names))
 
 
-#: Explainers whose values are exact Shapley values: checks against them need enumeration.
-_EXACT_REFERENCES = ("exact_shapley", "exact_shap")
-
-
 @dataclass(frozen=True)
 class CheckResult:
     """One policy check: pass/fail with its evidence.
@@ -185,29 +181,6 @@ def _missing(name: str, threshold: float, operator: str, why: str) -> CheckResul
 
 def _not_evaluable(name: str, threshold: float, operator: str, why: str) -> CheckResult:
     return CheckResult(name, None, None, threshold, operator, f"not evaluable: {why}")
-
-
-def _above_exact_limit(comparison: Comparison, explainer: str, cells: Sequence[tuple[str, str]]) -> str | None:
-    """Why the exact Shapley values that a check of ``explainer`` needs were not computed, if it is the limit.
-
-    Either the players (features, or groups) of the explanation under review are more than
-    the comparison's ``exact_limit``, or one of ``cells`` (explainer, metric) failed with a
-    :class:`~agnostic_xai.exceptions.BudgetError` of the enumeration (a ``max_features`` set
-    lower than that).
-    """
-    attribution = comparison.attributions.get(explainer)
-    limit = int(comparison.config.get("exact_limit", MAX_EXACT_FEATURES))
-    if attribution is not None and attribution.n_features > limit:
-        players = "groups" if attribution.groups is not None else "features"
-        return (f"exact Shapley values of {attribution.n_features} {players} are above the exact-enumeration limit "
-                f"of {limit} (max_features; 2**{attribution.n_features} coalitions per row and background row)")
-    failures = comparison.failures
-    for who, metric in cells:
-        hit = failures[(failures["explainer"] == who) & (failures["metric"] == metric)
-                       & (failures["error"] == "BudgetError") & failures["message"].str.contains("coalitions")]
-        if not hit.empty:
-            return str(hit.iloc[0]["message"])
-    return None
 
 
 def _failure_reason(comparison: Comparison, explainer: str, metric: str = "") -> str:
@@ -277,8 +250,8 @@ def run_checks(comparison: Comparison, policy: Policy) -> list[CheckResult]:
 
     if policy.agreement is not None:
         reference = next((r for r in policy.reference if r != name and r in comparison.attributions), None)
-        exact_only = bool(policy.reference) and all(r in _EXACT_REFERENCES for r in policy.reference)
-        too_many = (_above_exact_limit(comparison, name, [(r, "") for r in policy.reference])
+        exact_only = bool(policy.reference) and all(r in EXACT_REFERENCES for r in policy.reference)
+        too_many = (above_exact_limit(comparison, name, [(r, "") for r in policy.reference])
                     if reference is None and exact_only else None)
         if too_many is not None:
             checks.append(_not_evaluable(f"top-{policy.agreement_k} agreement", policy.agreement, ">=",
@@ -342,7 +315,7 @@ def run_checks(comparison: Comparison, policy: Policy) -> list[CheckResult]:
 
     if policy.shapley_error is not None:
         label = "error against exact Shapley values"
-        too_many = _above_exact_limit(comparison, name, [(name, "shapley_error")])
+        too_many = above_exact_limit(comparison, name, [(name, "shapley_error")])
         if too_many is not None and _metric_mean(comparison, name, "shapley_error") is None:
             checks.append(_not_evaluable(label, policy.shapley_error, "<=", too_many))
         else:
