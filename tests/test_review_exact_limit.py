@@ -35,8 +35,8 @@ def test_exact_checks_above_the_limit_are_not_evaluable_never_fail():
     assert "PASS: every evaluable check passed (2 not evaluable)" in html and "FAIL" not in html
 
 
-def test_a_lowered_max_features_is_not_evaluable_with_the_metrics_reason(tmp_path):
-    # 5 features, under the comparison's limit, but the metric was told to enumerate at most 3.
+def test_a_lowered_exact_limit_is_not_evaluable_and_recorded_as_such(tmp_path):
+    # 5 features above a comparison whose exact_limit is 3: the JSON says "not evaluable", not failed.
     rng = np.random.default_rng(0)
     X = pd.DataFrame(rng.normal(size=(6, 5)), columns=[f"x{i}" for i in range(5)])
     comparison = compare(lambda Z: Z.sum(axis=1), X, explainers=["feature_ablation"],
@@ -67,3 +67,18 @@ def test_a_failure_that_is_not_the_limit_still_fails():
     policy = Policy("feature_ablation", reference=("kernel_shap",), agreement=0.6, shapley_error=None, **POLICY)
     (check,) = run_checks(comparison, policy)
     assert check.status == "FAIL" and "not available" in check.evidence
+
+
+def test_a_raised_exact_limit_computes_the_ground_truth_and_the_check_is_judged():
+    # 17 features with exact_limit=17: compare enumerates them (it used to ask the oracle for at most
+    # 16 and fail), so the check gets a value.
+    d = MAX_EXACT_FEATURES + 1
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(2, d)), columns=[f"x{i}" for i in range(d)])
+    weights = np.linspace(1.0, 2.0, d)
+    comparison = compare(lambda Z: Z @ weights, X, background=X.to_numpy()[:1], explainers=["feature_ablation"],
+                         metrics=["shapley_error"], progress=False, exact_limit=d)
+    assert comparison.failures.empty
+    policy = Policy("feature_ablation", reference=("kernel_shap",), agreement=None, shapley_error=1e-9, **POLICY)
+    (check,) = run_checks(comparison, policy)
+    assert check.status == "pass" and check.value == pytest.approx(0.0, abs=1e-9)

@@ -615,7 +615,8 @@ def compare(
         if reference is None:
             try:
                 with _limits(*limits):
-                    reference = exact_shapley(adapter, X_arr, background_arr, targets, groups=feature_groups)
+                    reference = exact_shapley(adapter, X_arr, background_arr, targets, groups=feature_groups,
+                                              max_features=int(exact_limit))
             except Exception as exc:
                 failures.append(_failure("exact_shapley", "", "ground truth", exc))
             else:
