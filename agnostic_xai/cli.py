@@ -1,8 +1,9 @@
 """The ``agnostic-xai`` command line: ``demo``, ``compare`` and ``review``.
 
-Exit codes: 0 success (for ``review``: every check passed), 1 a review check failed, 2 bad
-input (one line on stderr; ``--debug`` shows the traceback), 3 a comparison that completed
-only partly (an explainer or metric failed; skipped ones do not count).
+Exit codes: 0 success (for ``review``: every evaluable check passed; "not evaluable" ones do
+not count), 1 a review check failed, 2 bad input (one line on stderr; ``--debug`` shows the
+traceback), 3 a comparison that completed only partly (an explainer or metric failed; skipped
+ones do not count).
 """
 
 from __future__ import annotations
