@@ -16,9 +16,23 @@ from .exceptions import BudgetError
 from .groups import FeatureGroups
 from .removal import coalition_values
 
-__all__ = ["MAX_EXACT_FEATURES", "coalition_matrix", "shapley_weights", "check_exact_budget", "enumerate_shapley"]
+__all__ = [
+    "MAX_EXACT_FEATURES",
+    "coalition_matrix",
+    "shapley_weights",
+    "exact_budget_message",
+    "check_exact_budget",
+    "enumerate_shapley",
+]
 
-#: Default largest number of features (or groups) enumerated: 2**16 coalitions.
+#: The one exact-enumeration limit of the project: the default ``max_features`` of the
+#: ``exact_shapley``/``exact_shap`` explainers, of :func:`agnostic_xai.testing.exact_shapley`
+#: and of the ``shapley_*`` ground-truth metrics, and the default ``exact_limit`` of
+#: ``compare`` (which skips exact explainers and the ground truth above it) and so of the
+#: command line and of ``review`` (whose exact-value checks are "not evaluable" above it).
+#: 16 players are ``2**16`` coalitions per row and background row: about 0.5 s per
+#: explained row for a 16 -> 64 -> 64 -> 2 MLP with 50 background rows on 2 CPU cores, in
+#: blocks of bounded memory (``benchmarks/memory.py``); each player more doubles that.
 MAX_EXACT_FEATURES = 16
 
 
@@ -42,20 +56,46 @@ def shapley_weights(coalitions: np.ndarray) -> np.ndarray:
     return np.where(coalitions, inside, outside)
 
 
-def check_exact_budget(n_players: int, max_features: int) -> None:
+def exact_budget_message(n_players: int, max_features: int, *, grouped: bool, who: str = "Exact Shapley values") -> str:
+    """Why ``n_players`` are not enumerated, and what to do instead.
+
+    Grouping columns is suggested only when the players are columns: players that are
+    already groups can only be enumerated at a higher cost or estimated by sampling.
+
+    Parameters
+    ----------
+    n_players : int
+        Features, or groups when ``grouped``.
+    max_features : int
+        The limit in force.
+    grouped : bool
+        Whether the players are feature groups.
+    who : str
+        What refuses (the start of the sentence).
+    """
+    players = "groups" if grouped else "features"
+    advice = (
+        f"Raise max_features to {n_players} if you can afford 2**{n_players} coalitions per row and background "
+        "row, or use sampling_shapley, permutation_shap or kernel_shap as the reference"
+    )
+    if not grouped:
+        advice += ", or group the columns (FeatureGroups) into at most max_features groups"
+    return (
+        f"{who} enumerate 2**{n_players} coalitions of {n_players} {players}, above the limit of "
+        f"2**{max_features} (max_features={max_features}). {advice}."
+    )
+
+
+def check_exact_budget(n_players: int, max_features: int, *, grouped: bool = False) -> None:
     """Refuse to enumerate more than ``2**max_features`` coalitions, naming the cheaper alternatives.
 
     Raises
     ------
     BudgetError
-        When ``n_players > max_features``.
+        When ``n_players > max_features``; the message is :func:`exact_budget_message`.
     """
     if n_players > max_features:
-        raise BudgetError(
-            f"Exact Shapley values enumerate 2**{n_players} coalitions, above the limit of 2**{max_features} "
-            f"(max_features={max_features}). Use a sampling estimator (permutation_shap, kernel_shap), or "
-            "group the columns (FeatureGroups) so that at most max_features groups are enumerated."
-        )
+        raise BudgetError(exact_budget_message(n_players, max_features, grouped=grouped))
 
 
 def enumerate_shapley(

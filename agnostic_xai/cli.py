@@ -1,9 +1,10 @@
 """The ``agnostic-xai`` command line: ``demo``, ``compare`` and ``review``.
 
-Exit codes: 0 success (for ``review``: every check passed), 1 a review check failed, 2 bad
-input (one line on stderr; ``--debug``, before or after the command, adds the traceback and
-changes no exit code), 3 a comparison that completed only partly (an explainer or metric
-failed; skipped ones do not count), 130 interrupted (rerun with ``--resume``).
+Exit codes: 0 success (for ``review``: every evaluable check passed; "not evaluable" ones do
+not count), 1 a review check failed, 2 bad input (one line on stderr; ``--debug``, before or
+after the command, adds the traceback and changes no exit code), 3 a comparison that
+completed only partly (an explainer or metric failed; skipped ones do not count), 130
+interrupted (rerun with ``--resume``).
 """
 
 from __future__ import annotations
@@ -355,7 +356,7 @@ def _note_resumed(comparison: Any, out: Path) -> None:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from .review import Policy, build_manifest, cohort_analysis, run_checks, write_review
+    from .review import Policy, build_manifest, cohort_analysis, review_passed, run_checks, write_review
 
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     start = time.perf_counter()
@@ -399,12 +400,12 @@ def _review(args: argparse.Namespace) -> int:
         arguments=sys.argv[1:] if args.record_argv else [],
     )
     written += write_review(out, policy=policy, checks=checks, cohort=cohort, manifest=manifest)
-    passed = all(check.passed for check in checks)
+    passed = review_passed(checks)
     print(f"Review of {policy.explainer}: {'PASS' if passed else 'FAIL'}")
     for check in checks:
         value = "n/a" if check.value is None else f"{check.value:.4g}"
         threshold = "" if check.threshold is None else f" (needs {check.operator} {check.threshold:g})"
-        print(f"  [{'pass' if check.passed else 'FAIL'}] {check.name}: {value}{threshold} — {check.evidence}")
+        print(f"  [{check.status}] {check.name}: {value}{threshold} — {check.evidence}")
     if cohort is not None:
         differing = list(cohort.index[cohort["differs"]])
         print(f"  cohorts ({args.cohort}): explanations differ for {differing or 'no feature'} (Holm-corrected p < 0.05)")

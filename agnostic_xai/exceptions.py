@@ -34,6 +34,7 @@ __all__ = [
     "HeadProbeWarning",
     "StoreWarning",
     "DegenerateMetricWarning",
+    "ImpossibleValuesWarning",
 ]
 
 
@@ -127,4 +128,13 @@ class DegenerateMetricWarning(AgnosticXAIWarning):
     most of a score comes from a numerical guard ``ε`` rather than from the explanation, or
     when every explainer gets the same score on every row. The diagnosis is also recorded
     in ``Comparison.diagnostics``.
+    """
+
+
+class ImpossibleValuesWarning(AgnosticXAIWarning):
+    """An explainer returned values no Shapley value of the explained output can take.
+
+    For example ``|φ_j| > 1`` for a probability: a Shapley value is a weighted average of
+    differences of the output, so it lies within the output's range. The rows are flagged in
+    the record's ``extras``; their sum can still be right.
     """

@@ -16,7 +16,13 @@ A policy states what an explanation must satisfy before a reviewer accepts it::
     shapley_error = 0.05            # optional: MAE against exact Shapley values at most this
 
 Each check gives pass/fail with its value, threshold and evidence; a check whose evidence is
-missing (its explainer or metric failed) fails and says why.
+missing (its explainer or metric failed) fails and says why. A check that needs exact Shapley
+values (``shapley_error``, or top-k agreement when every reference is an exact explainer) is
+*not evaluable* when the features (or groups) are more than the exact-enumeration limit
+(``max_features``, :data:`agnostic_xai._shapley.MAX_EXACT_FEATURES`; ``exact_limit`` of the
+comparison): it says why, and it neither passes nor fails, because the limit is a cost the
+reviewer chose, not a fault of the explanation. The review passes when every evaluable check
+passes (:func:`review_passed`).
 """
 
 from __future__ import annotations
@@ -32,17 +38,19 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._messages import quoted
+from ._review_exact import EXACT_REFERENCES, above_exact_limit
 from ._validation import check_float, is_tensor, shown, tensor_to_array
 from .attribution import Attribution
 from .comparison import Comparison
 from .comparison.stats import holm
-from ._messages import quoted
 from .config import load_config
 from .exceptions import InvalidInputError, InvalidTypeError
 
 __all__ = [
     "Policy",
     "CheckResult",
+    "review_passed",
     "run_checks",
     "cohort_analysis",
     "file_sha256",
@@ -170,26 +178,45 @@ class Policy:
 
 @dataclass(frozen=True)
 class CheckResult:
-    """One policy check: pass/fail with its evidence."""
+    """One policy check: pass/fail with its evidence.
+
+    ``passed`` is None for a check that is not evaluable (its evidence would need exact
+    Shapley values above the enumeration limit); ``evidence`` then says why.
+    """
 
     name: str
-    passed: bool
+    passed: bool | None
     value: float | None
     threshold: float | None
     operator: str
     evidence: str
 
+    @property
+    def status(self) -> str:
+        """``"pass"``, ``"FAIL"`` or ``"not evaluable"``."""
+        return "not evaluable" if self.passed is None else ("pass" if self.passed else "FAIL")
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly form."""
+        """JSON-friendly form, with ``status``."""
         data = asdict(self)
+        data["status"] = self.status
         for key in ("value", "threshold"):
             if data[key] is not None and not np.isfinite(data[key]):
                 data[key] = None
         return data
 
 
+def review_passed(checks: Sequence[CheckResult]) -> bool:
+    """Whether the review passes: no check failed (checks that are not evaluable do not count)."""
+    return all(c.passed is None or bool(c.passed) for c in checks)
+
+
 def _missing(name: str, threshold: float, operator: str, why: str) -> CheckResult:
     return CheckResult(name, False, None, threshold, operator, f"not available: {why}")
+
+
+def _not_evaluable(name: str, threshold: float, operator: str, why: str) -> CheckResult:
+    return CheckResult(name, None, None, threshold, operator, f"not evaluable: {why}")
 
 
 def _failure_reason(comparison: Comparison, explainer: str, metric: str = "") -> str:
@@ -207,7 +234,7 @@ def _failure_reason(comparison: Comparison, explainer: str, metric: str = "") ->
 
 def _metric_mean(comparison: Comparison, explainer: str, metric: str) -> float | None:
     table = comparison.table
-    scores = table[(table["explainer"] == explainer) & (table["metric"] == metric)]["score"].to_numpy()
+    scores = table[(table["explainer"] == explainer) & (table["metric"] == metric)]["score"].to_numpy(dtype=np.float64)
     finite = scores[np.isfinite(scores)]
     return float(finite.mean()) if finite.size else None
 
@@ -263,7 +290,13 @@ def run_checks(comparison: Comparison, policy: Policy) -> list[CheckResult]:
 
     if policy.agreement is not None:
         reference = next((r for r in policy.reference if r != name and r in comparison.attributions), None)
-        if reference is None:
+        exact_only = bool(policy.reference) and all(r in EXACT_REFERENCES for r in policy.reference)
+        too_many = (above_exact_limit(comparison, name, [(r, "") for r in policy.reference])
+                    if reference is None and exact_only else None)
+        if too_many is not None:
+            checks.append(_not_evaluable(f"top-{policy.agreement_k} agreement", policy.agreement, ">=",
+                                         f"its references {list(policy.reference)} are exact Shapley values: {too_many}"))
+        elif reference is None:
             checks.append(_missing(f"top-{policy.agreement_k} agreement", policy.agreement, ">=",
                                    f"none of the references {list(policy.reference)} produced an explanation"))
         else:
@@ -321,8 +354,13 @@ def run_checks(comparison: Comparison, policy: Policy) -> list[CheckResult]:
                                   "similarity of explanations before and after randomising the model's weights"))
 
     if policy.shapley_error is not None:
-        checks.append(_mean_check(comparison, name, "error against exact Shapley values", "shapley_error",
-                                  policy.shapley_error, "<=", "mean absolute error per value"))
+        label = "error against exact Shapley values"
+        too_many = above_exact_limit(comparison, name, [(name, "shapley_error")])
+        if too_many is not None and _metric_mean(comparison, name, "shapley_error") is None:
+            checks.append(_not_evaluable(label, policy.shapley_error, "<=", too_many))
+        else:
+            checks.append(_mean_check(comparison, name, label, "shapley_error", policy.shapley_error, "<=",
+                                      "mean absolute error per value"))
     return checks
 
 
@@ -417,8 +455,21 @@ def build_manifest(
 _REVIEW_CSS = """
 body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#222}
 table{border-collapse:collapse;margin:1rem 0}th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}
-.pass{color:#176b2c;font-weight:600}.fail{color:#a31515;font-weight:600}pre{background:#f6f6f6;padding:1rem;overflow:auto}
+.pass{color:#176b2c;font-weight:600}.fail{color:#a31515;font-weight:600}.unevaluable{color:#666;font-style:italic}pre{background:#f6f6f6;padding:1rem;overflow:auto}
 """
+
+
+_STATUS_CLASS = {"pass": "pass", "FAIL": "fail", "not evaluable": "unevaluable"}
+
+
+def _verdict(checks: Sequence[CheckResult]) -> str:
+    """One line: PASS or FAIL, with the count of failed and of not-evaluable checks."""
+    failed = sum(c.passed is not None and not c.passed for c in checks)
+    skipped = sum(c.passed is None for c in checks)
+    note = f" ({skipped} not evaluable)" if skipped else ""
+    if failed:
+        return f"FAIL: {failed} of {len(checks)} checks failed{note}"
+    return f"PASS: every evaluable check passed{note}" if skipped else "PASS: every check passed"
 
 
 def render_review_html(
@@ -431,10 +482,10 @@ def render_review_html(
     from .reports.content import to_jsonable
 
     e = html.escape
-    passed = all(c.passed for c in checks)
-    verdict = "PASS: every check passed" if passed else f"FAIL: {sum(not c.passed for c in checks)} of {len(checks)} checks failed"
+    passed = review_passed(checks)
+    verdict = _verdict(checks)
     rows = "".join(
-        f"<tr><td>{e(c.name)}</td><td class='{'pass' if c.passed else 'fail'}'>{'pass' if c.passed else 'FAIL'}</td>"
+        f"<tr><td>{e(c.name)}</td><td class='{_STATUS_CLASS[c.status]}'>{e(c.status)}</td>"
         f"<td>{'n/a' if c.value is None else f'{c.value:.4g}'}</td>"
         f"<td>{'' if c.threshold is None else e(c.operator) + ' ' + f'{c.threshold:g}'}</td><td>{e(c.evidence)}</td></tr>"
         for c in checks
@@ -478,7 +529,7 @@ def write_review(
     review = {
         "format": "agnostic-xai.review/1",
         "explainer": policy.explainer,
-        "passed": all(c.passed for c in checks),
+        "passed": review_passed(checks),
         "policy": asdict(policy),
         "checks": [c.to_dict() for c in checks],
         "cohorts": None

@@ -131,7 +131,10 @@ def make_plan(
             costs = []
             for rows_ in (1, k):
                 reference, seconds, rows = _measure(
-                    adapter, lambda: exact_shapley(adapter, X[:rows_], background, targets[:rows_], groups=groups),
+                    adapter,
+                    # wants_reference already applied compare's exact_limit to these players
+                    lambda: exact_shapley(adapter, X[:rows_], background, targets[:rows_], groups=groups,
+                                          max_features=groups.n_groups if groups is not None else X.shape[1]),
                     limits,
                 )
                 costs.append((rows, seconds))

@@ -17,6 +17,7 @@ import pandas as pd
 
 from .._version import __version__
 from .._params import clone, derive_seed
+from .._shapley import MAX_EXACT_FEATURES
 from ..adapters import Adapter, wrap
 from ..attribution import Attribution
 from ..columns import ColumnTypes
@@ -55,9 +56,10 @@ __all__ = [
     "resident_memory",
 ]
 
-#: Largest number of features (or groups) for which exact Shapley values are computed as the
-#: ground truth (2**12 coalitions per row and background row).
-DEFAULT_EXACT_LIMIT = 12
+#: Largest number of features (or groups) for which exact explainers run by default and exact
+#: Shapley values are computed as the ground truth: the project's one limit,
+#: :data:`agnostic_xai._shapley.MAX_EXACT_FEATURES`.
+DEFAULT_EXACT_LIMIT = MAX_EXACT_FEATURES
 
 
 def _limits(seconds: float | None, memory: int | None = None) -> Any:
@@ -111,7 +113,9 @@ def _resolve_explainers(
             elif groups is not None and not cls.supports_groups:
                 reason = "gives one value per column and cannot attribute to feature groups"
             elif name in ("exact_shapley", "exact_shap") and n_players > exact_limit:
-                reason = f"exact enumeration of {n_players} players is above the limit of {exact_limit}"
+                players = "groups" if groups is not None else "features"
+                reason = (f"exact enumeration of {n_players} {players} is above the limit of {exact_limit} (exact_limit); "
+                          "sampling_shapley estimates the same values")
             if reason:
                 skipped.append({"explainer": name, "metric": "", "stage": "skipped", "error": "", "message": reason})
             else:
@@ -433,8 +437,9 @@ def compare(
     n_background : int
         Background rows sampled from ``X`` when ``background`` is None.
     exact_limit : int
-        Exact Shapley values (the ground truth for ``shapley_*`` metrics) are computed when the
-        number of features or groups is at most this.
+        Exact Shapley values (the ground truth for ``shapley_*`` metrics) are computed, and
+        ``"default"`` includes the exact explainers, when the number of features or groups is
+        at most this; default: the project's one limit, 16 (``MAX_EXACT_FEATURES``).
     memory_limit : int, optional
         Bytes by which one row chunk or metric cell may grow the process's resident memory;
         a cell past it is recorded as failed (:class:`CellMemoryError`). Checked every
@@ -562,7 +567,8 @@ def compare(
         if reference is None:
             try:
                 with _limits(*limits):
-                    reference = exact_shapley(adapter, X_arr, background_arr, targets, groups=feature_groups)
+                    reference = exact_shapley(adapter, X_arr, background_arr, targets, groups=feature_groups,
+                                              max_features=int(exact_limit))
             except Exception as exc:
                 failures.append(_failure("exact_shapley", "", "ground truth", exc))
             else:

@@ -38,10 +38,21 @@ Models are followed layer by layer, so only ``nn.Sequential`` models (possibly n
 the layers above are supported; any other layer raises
 :class:`~agnostic_xai.exceptions.IncompatibleModelError`, as does a module whose forward is
 not the plain chain of its layers (checked on background rows at ``fit``).
+
+TorchScript. ``torch.jit.script`` of such a ``Sequential`` (the README's safe model format,
+also after ``torch.jit.save``/``load``) is followed the same way: a scripted submodule keeps
+the qualified name of the class it was compiled from (``__torch__.torch.nn.modules.linear.
+Linear``), and a layer is given a rule only when that name is exactly one of the classes
+above; a scripted subclass or a user class of the same short name has another qualified name
+and is refused. Each scripted layer is then called as it is (its own compiled forward, with
+autograd), so nothing of the model is rebuilt. A traced module (``torch.jit.trace``) keeps no
+layer structure that can be trusted to be the plain chain, and is refused unless the
+layer-by-layer check at ``fit`` reproduces its output.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -91,10 +102,35 @@ _SUPPORTED = (
 )
 
 
+#: Scripted modules by the qualified name of the class they were compiled from.
+_SCRIPTED_CLASSES = {
+    f"__torch__.{cls.__module__}.{cls.__qualname__}": cls
+    for cls in (*_AFFINE, *_ELEMENTWISE, nn.Sequential, nn.Softmax, nn.LogSoftmax)
+}
+
+
+def _layer_class(layer: nn.Module) -> type | None:
+    """The class DeepLIFT reads ``layer`` as: its own, or for a scripted module the known class it was compiled from.
+
+    None for a scripted module compiled from anything else (its forward is unknown code).
+    """
+    if not isinstance(layer, torch.jit.ScriptModule):
+        return type(layer)
+    compiled = getattr(layer, "_c", None)
+    name = compiled._type().qualified_name() if compiled is not None else ""
+    # TorchScript numbers the types of same-named classes that differ (``___torch_mangle_3``).
+    return _SCRIPTED_CLASSES.get(re.sub(r"\.___torch_mangle_\d+(?=\.)", "", name))
+
+
+def _is(layer: nn.Module, classes: type | tuple[type, ...]) -> bool:
+    cls = _layer_class(layer)
+    return cls is not None and issubclass(cls, classes)
+
+
 def _leaves(module: nn.Module) -> list[nn.Module]:
-    """The layers of a (nested) ``nn.Sequential``, in order; a bare layer is its own list."""
-    if isinstance(module, nn.Sequential):
-        return [leaf for child in module for leaf in _leaves(child)]
+    """The layers of a (nested, possibly scripted) ``nn.Sequential``, in order; a bare layer is its own list."""
+    if _is(module, nn.Sequential):
+        return [leaf for child in module.children() for leaf in _leaves(child)]
     return [module]
 
 
@@ -123,20 +159,21 @@ def _compile(adapter: Any) -> _Network:
     """
     module = adapter.module
     layers = _leaves(module)
-    if len(layers) == 1 and not isinstance(module, nn.Sequential) and not isinstance(module, _AFFINE + _ELEMENTWISE):
+    if len(layers) == 1 and not _is(module, (nn.Sequential, *_AFFINE, *_ELEMENTWISE)):
+        shown = getattr(module, "original_name", None) or type(module).__name__
         raise IncompatibleModelError(
-            f"deep_lift follows nn.Sequential models layer by layer; {type(module).__name__} is a custom module "
+            f"deep_lift follows nn.Sequential models (eager or scripted) layer by layer; {shown} is a custom module "
             "whose forward it cannot follow. Rewrite it as an nn.Sequential, or use integrated_gradients or "
             "expected_gradients, which apply to any differentiable model."
         )
     final = layers[-1]
     softmax_head = False
-    if adapter.head == "probability" and isinstance(final, nn.Softmax):
+    if adapter.head == "probability" and _is(final, nn.Softmax):
         softmax_head, layers = True, layers[:-1]
     elif adapter.head == "log_probability" and adapter.output != "raw":  # raw: log-probabilities explained
-        if isinstance(final, nn.LogSoftmax):
+        if _is(final, nn.LogSoftmax):
             softmax_head, layers = True, layers[:-1]
-        elif isinstance(final, nn.LogSigmoid):
+        elif _is(final, nn.LogSigmoid):
             layers = [*layers[:-1], nn.Sigmoid()]  # the adapter reads exp(log σ(z)) = σ(z)
         else:
             raise _unsupported(final, len(layers) - 1, " as the last layer")
@@ -145,12 +182,12 @@ def _compile(adapter: Any) -> _Network:
 
     kinds = []
     for position, layer in enumerate(layers):
-        if isinstance(layer, _AFFINE):
+        if _is(layer, _AFFINE):
             kinds.append("affine")
-        elif isinstance(layer, _ELEMENTWISE):
+        elif _is(layer, _ELEMENTWISE):
             kinds.append("elementwise")
         else:
-            vector = isinstance(layer, (nn.Softmax, nn.LogSoftmax))
+            vector = _is(layer, (nn.Softmax, nn.LogSoftmax))
             where = " before the last layer" if vector and position < len(layers) - 1 else ""
             raise _unsupported(layer, position, where)
 

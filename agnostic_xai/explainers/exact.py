@@ -39,9 +39,11 @@ class ExactShapley(Explainer):
         What "feature removed" means; see :mod:`agnostic_xai.removal`.
     baseline : array-like of shape (d,), optional
         The reference row for ``removal="baseline"``.
-    max_features : int
+    max_features : int, default=MAX_EXACT_FEATURES (16)
         Largest number of players (columns, or groups when fitted with groups) enumerated;
-        :meth:`fit` refuses more with a :class:`~agnostic_xai.exceptions.BudgetError`.
+        :meth:`fit` refuses more with a :class:`~agnostic_xai.exceptions.BudgetError`. The
+        default is the project's one exact-enumeration limit
+        (:data:`agnostic_xai._shapley.MAX_EXACT_FEATURES`); raising it doubles the cost per player.
     max_rows : int
         Model rows per evaluation block (bounds peak memory).
 
@@ -85,7 +87,7 @@ class ExactShapley(Explainer):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise InvalidInputError(f"max_features must be a positive int, got {value!r}.")
         block_rows(self.max_rows, self.adapter_)
-        check_exact_budget(self.n_attributed_, int(self.max_features))
+        check_exact_budget(self.n_attributed_, int(self.max_features), grouped=self.groups_ is not None)
         self.reference_ = reference_set(
             self.removal, self.background_, self.baseline, n_features=self.adapter_.n_features
         )

@@ -7,6 +7,7 @@ from typing import ClassVar
 import numpy as np
 import shap
 
+from .._shapley import MAX_EXACT_FEATURES, exact_budget_message
 from ..exceptions import BudgetError, InvalidInputError
 from ._shap_common import background_masker, explanation_for_target, masks_per_call, model_function
 from .base import Explainer, Explanation
@@ -30,9 +31,10 @@ class ExactShap(Explainer):
 
     Parameters
     ----------
-    max_features : int
+    max_features : int, default=MAX_EXACT_FEATURES (16)
         Refuse more features (or groups) than this: the cost per row is ``2**p`` coalitions
-        times the background size.
+        times the background size. The default is the project's one exact-enumeration limit
+        (:data:`agnostic_xai._shapley.MAX_EXACT_FEATURES`), as for ``exact_shapley``.
 
     Attributes
     ----------
@@ -44,7 +46,7 @@ class ExactShap(Explainer):
     is_additive: ClassVar[bool] = True
     supports_groups: ClassVar[bool] = True
 
-    def __init__(self, *, max_features: int = 16) -> None:
+    def __init__(self, *, max_features: int = MAX_EXACT_FEATURES) -> None:
         self.max_features = max_features
 
     def _fit(self) -> None:
@@ -54,8 +56,7 @@ class ExactShap(Explainer):
         players = self.n_attributed_
         if players > limit:
             raise BudgetError(
-                f"exact_shap enumerates 2**{players} coalitions per row, above the limit of 2**{limit}. Group the "
-                "features (FeatureGroups), or use a sampling estimator: permutation_shap or kernel_shap."
+                exact_budget_message(players, int(limit), grouped=self.groups_ is not None, who="exact_shap would")
             )
         self.masker_ = background_masker(self.background_, self.groups_)
 

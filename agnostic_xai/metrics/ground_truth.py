@@ -23,6 +23,7 @@ import numpy as np
 from .._validation import check_int
 from ..adapters import Adapter
 from ..attribution import Attribution
+from .._shapley import MAX_EXACT_FEATURES, exact_budget_message
 from ..exceptions import BudgetError, InvalidInputError
 from .agreement import feature_agreement, resolve_k, rowwise_pearson
 from .base import Metric
@@ -124,11 +125,11 @@ class _ShapleyMetric(Metric):
             return reference
         players = attribution.n_features
         if players > check_int(self.max_features, "max_features", minimum=1):
-            raise BudgetError(
-                f"{self.name}: exact Shapley values are explicitly unavailable for {players} features (or groups): "
-                f"they enumerate 2**{players} coalitions, above max_features={self.max_features}. Group the features "
-                "(FeatureGroups), raise max_features if you can afford it, or pass reference= precomputed values."
+            message = exact_budget_message(
+                players, self.max_features, grouped=attribution.groups is not None,
+                who=f"{self.name}: exact Shapley values are explicitly unavailable: they would",
             )
+            raise BudgetError(f"{message[:-1]}; or pass reference= precomputed exact values.")
         from ..testing import exact_shapley
 
         return exact_shapley(
@@ -146,8 +147,11 @@ class ShapleyError(_ShapleyMetric):
 
     Parameters
     ----------
-    max_features : int, default=12
-        Largest number of features (or groups) for which the exact values are enumerated.
+    max_features : int, default=MAX_EXACT_FEATURES (16)
+        Largest number of features (or groups) for which the exact values are enumerated
+        (the project's one exact-enumeration limit, shared with ``exact_shapley`` and
+        ``compare``'s ``exact_limit``); above it the metric raises
+        :class:`~agnostic_xai.exceptions.BudgetError`.
     reference : Attribution, optional
         Precomputed exact Shapley values of the same rows, targets, output and groups; skips
         the enumeration (share one across the explanations being compared).
@@ -156,7 +160,7 @@ class ShapleyError(_ShapleyMetric):
     name = "shapley_error"
     higher_is_better = False
 
-    def __init__(self, max_features: int = 12, reference: Attribution | None = None) -> None:
+    def __init__(self, max_features: int = MAX_EXACT_FEATURES, reference: Attribution | None = None) -> None:
         self.max_features = max_features
         self.reference = reference
 
@@ -172,7 +176,7 @@ class ShapleyCorrelation(_ShapleyMetric):
 
     Parameters
     ----------
-    max_features : int, default=12
+    max_features : int, default=MAX_EXACT_FEATURES (16)
     reference : Attribution, optional
         See :class:`ShapleyError`.
     """
@@ -180,7 +184,7 @@ class ShapleyCorrelation(_ShapleyMetric):
     name = "shapley_correlation"
     higher_is_better = True
 
-    def __init__(self, max_features: int = 12, reference: Attribution | None = None) -> None:
+    def __init__(self, max_features: int = MAX_EXACT_FEATURES, reference: Attribution | None = None) -> None:
         self.max_features = max_features
         self.reference = reference
 
@@ -198,7 +202,7 @@ class ShapleyTopK(_ShapleyMetric):
     ----------
     k : int, float or None, default=None
         Number of top features, or a fraction of the features; None is the top 5, or every feature when there are fewer.
-    max_features : int, default=12
+    max_features : int, default=MAX_EXACT_FEATURES (16)
     reference : Attribution, optional
         See :class:`ShapleyError`.
     """
@@ -206,7 +210,7 @@ class ShapleyTopK(_ShapleyMetric):
     name = "shapley_topk"
     higher_is_better = True
 
-    def __init__(self, k: int | float | None = None, max_features: int = 12, reference: Attribution | None = None) -> None:
+    def __init__(self, k: int | float | None = None, max_features: int = MAX_EXACT_FEATURES, reference: Attribution | None = None) -> None:
         self.k = k
         self.max_features = max_features
         self.reference = reference

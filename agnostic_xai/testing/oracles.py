@@ -56,8 +56,8 @@ def exact_shapley(
         See :mod:`agnostic_xai.removal`.
     baseline : array-like, optional
         The reference row for ``removal="baseline"``.
-    max_features : int
-        Refuse more features (or groups) than this.
+    max_features : int, default=MAX_EXACT_FEATURES (16)
+        Refuse more features (or groups) than this (:class:`~agnostic_xai.exceptions.BudgetError`).
     max_rows : int, optional
         Model rows per evaluation block. None: 65,536, or 2**20 for a torch model on a CUDA device (:func:`agnostic_xai.removal.block_rows`).
 
@@ -77,7 +77,7 @@ def exact_shapley(
     else:
         players = adapter.n_features
         names = adapter.feature_names or tuple(f"x{i}" for i in range(players))
-    check_exact_budget(players, max_features)
+    check_exact_budget(players, max_features, grouped=groups is not None)
     rows_before = adapter.rows_evaluated
     targets = adapter.resolve_target(target, X)
     phi, base = enumerate_shapley(adapter, X, reference, targets, groups=groups, max_rows=max_rows)

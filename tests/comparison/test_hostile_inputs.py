@@ -86,14 +86,14 @@ def test_budget_too_small_and_exact_limit(task):
         compare(model, X, explainers={"kernel_shap": {"n_samples": 4}}, metrics=["deletion_gap"], progress=False)
     with pytest.raises(BudgetError, match="permutation_shap walks whole permutations"):
         compare(model, X, explainers={"permutation_shap": {"max_evals": 3}}, metrics=["deletion_gap"], progress=False)
-    wide = pd.DataFrame(np.random.default_rng(1).normal(size=(4, 13)), columns=[f"x{i}" for i in range(13)])
+    wide = pd.DataFrame(np.random.default_rng(1).normal(size=(4, 17)), columns=[f"x{i}" for i in range(17)])
     skipped = compare(lambda Z: Z.sum(axis=1), wide, explainers="default", metrics=["sparseness"], progress=False)
     reasons = skipped.failures.set_index("explainer")["message"]
-    assert "above the limit of 12" in reasons["exact_shapley"]
-    with pytest.raises(BudgetError, match=r"2\*\*13 coalitions.*permutation_shap"):
+    assert "above the limit of 16" in reasons["exact_shapley"]
+    with pytest.raises(BudgetError, match=r"2\*\*17 coalitions.*permutation_shap"):
         from agnostic_xai.explainers import get
 
-        get("exact_shapley", max_features=12).fit(wrap(lambda Z: Z.sum(axis=1)), wide.to_numpy())
+        get("exact_shapley", max_features=16).fit(wrap(lambda Z: Z.sum(axis=1)), wide.to_numpy())
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from scipy.stats import pearsonr
 
-from agnostic_xai import FeatureGroups, metrics, wrap
+from agnostic_xai import Attribution, FeatureGroups, metrics, wrap
+from agnostic_xai._shapley import MAX_EXACT_FEATURES
 from agnostic_xai.exceptions import BudgetError, InvalidInputError
 from agnostic_xai.metrics.ground_truth import shapley_correlation, shapley_error, shapley_topk
 from agnostic_xai.testing import AdditiveModel, LinearModel, exact_shapley, linear_shapley
@@ -87,14 +88,16 @@ def test_groups_use_the_grouped_game():
 
 
 def test_too_many_features_is_explicitly_unavailable():
-    d = 13
+    d = MAX_EXACT_FEATURES + 1
     adapter = wrap(LinearModel(np.ones(d)))
-    Xd = RNG.normal(size=(2, d))
-    attribution = exact_shapley(adapter, Xd, Xd, max_features=13)
+    Xd, background = RNG.normal(size=(1, d)), RNG.normal(size=(1, d))
+    attribution = Attribution(linear_shapley(np.ones(d), Xd, background), background.sum(axis=1), Xd,
+                              np.zeros(1, int), [f"x{i}" for i in range(d)], "exact")
     for name in ("shapley_error", "shapley_correlation", "shapley_topk"):
         with pytest.raises(BudgetError, match="explicitly unavailable"):
-            metrics.get(name)(attribution, adapter, Xd)
-    assert metrics.get("shapley_error", max_features=13)(attribution, adapter, Xd).value == pytest.approx(0, abs=1e-12)
+            metrics.get(name)(attribution, adapter, background)
+    assert metrics.get("shapley_error", max_features=d)(attribution, adapter, background).value == pytest.approx(
+        0, abs=1e-9)
 
 
 def test_errors(linear):
@@ -124,3 +127,30 @@ def test_metadata():
     for name in ("shapley_correlation", "shapley_topk"):
         assert metrics.get_class(name).higher_is_better is True
     assert set(metrics.available("ground_truth")) == {"shapley_error", "shapley_correlation", "shapley_topk"}
+
+
+def test_the_limit_is_one_constant_and_grouped_players_are_not_told_to_group():
+    from agnostic_xai.comparison.runner import DEFAULT_EXACT_LIMIT
+    from agnostic_xai.explainers import get
+
+    assert DEFAULT_EXACT_LIMIT == MAX_EXACT_FEATURES == 16
+    for metric in ("shapley_error", "shapley_correlation", "shapley_topk"):
+        assert metrics.get(metric).max_features == MAX_EXACT_FEATURES
+    for explainer in ("exact_shapley", "exact_shap"):
+        assert get(explainer).max_features == MAX_EXACT_FEATURES
+    d = 6
+    adapter = wrap(LinearModel(np.ones(d)))
+    groups = FeatureGroups.from_dict({"a": [0, 1], "b": [2, 3], "c": [4, 5]}, [f"x{i}" for i in range(d)])
+    Xd = RNG.normal(size=(2, d))
+    grouped = exact_shapley(adapter, Xd, Xd, groups=groups)
+    with pytest.raises(BudgetError) as info:
+        metrics.get("shapley_error", max_features=2)(grouped, adapter, Xd)
+    message = str(info.value)
+    assert "3 groups" in message and "FeatureGroups" not in message and "group the" not in message
+    assert "max_features" in message and "sampling_shapley" in message
+    with pytest.raises(BudgetError, match="group the columns") as info:
+        metrics.get("shapley_error", max_features=2)(exact_shapley(adapter, Xd, Xd), adapter, Xd)
+    for explainer in ("exact_shapley", "exact_shap"):
+        with pytest.raises(BudgetError) as info:
+            get(explainer, max_features=2).fit(adapter, Xd, groups=groups)
+        assert "3 groups" in str(info.value) and "group the" not in str(info.value)
