@@ -12,9 +12,12 @@ checked once :func:`~agnostic_xai.compare` has every score:
     (metric extras ``eps_dominated``, e.g. the elementwise relative input stability on
     columns full of exact zeros, whose value then scales like ``1/ε``).
 ``all_tied``
-    Every explainer gets the same score on every row (within tolerance): the metric has
-    no information about the explanations here. ``seed_stability`` is left out: it is 1
-    for every deterministic explainer by definition, not because of the data.
+    Every explainer gets the same score on every row (within tolerance) although the
+    explanations order the features differently on some row: the metric has no
+    information about the explanations here. Explanations that rank the features alike
+    (identical ones, or the same ranking at other magnitudes) are expected to tie on a
+    ranking metric, so their ties are not a finding. ``seed_stability`` is left out: it is
+    1 for every deterministic explainer by definition, not because of the data.
 
 Each finding is a dict ``{"metric", "kind", "message", …}``; :func:`check_degenerate`
 returns them and issues one :class:`~agnostic_xai.exceptions.DegenerateMetricWarning` each.
@@ -28,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import rankdata
 
 from ..exceptions import DegenerateMetricWarning
 
@@ -45,7 +49,11 @@ _TIED_BY_DEFINITION = ("seed_stability",)
 
 
 def check_degenerate(
-    table: pd.DataFrame, results: Mapping[tuple[str, str], Any], *, warn: bool = True
+    table: pd.DataFrame,
+    results: Mapping[tuple[str, str], Any],
+    *,
+    attributions: Mapping[str, Any] | None = None,
+    warn: bool = True,
 ) -> list[dict[str, Any]]:
     """Degenerate metrics of a comparison (module docstring).
 
@@ -55,6 +63,9 @@ def check_degenerate(
         The comparison's tidy table (``explainer``, ``metric``, ``row``, ``score``).
     results : mapping of (explainer, metric) to MetricResult
         For the extras (``eps_dominated``).
+    attributions : mapping of explainer to Attribution, optional
+        The explanations scored; with them, ties among explanations that rank the features
+        alike are not reported (``all_tied``).
     warn : bool
         Issue a :class:`~agnostic_xai.exceptions.DegenerateMetricWarning` per finding.
 
@@ -63,7 +74,7 @@ def check_degenerate(
     list of dict
         One per finding: ``metric``, ``kind`` and ``message``, with the numbers behind it.
     """
-    findings = _pgi_equals_pgu(table) + _eps_dominated(results) + _all_tied(table)
+    findings = _pgi_equals_pgu(table) + _eps_dominated(results) + _all_tied(table, attributions)
     if warn:
         for finding in findings:
             warnings.warn(finding["message"], DegenerateMetricWarning, stacklevel=3)
@@ -129,7 +140,20 @@ def _eps_dominated(results: Mapping[tuple[str, str], Any]) -> list[dict[str, Any
     return findings
 
 
-def _all_tied(table: pd.DataFrame) -> list[dict[str, Any]]:
+def _same_rankings(attributions: Mapping[str, Any] | None, explainers: Any) -> bool:
+    """Whether the explanations of ``explainers`` rank the players alike (by |φ|) on every row."""
+    if attributions is None:
+        return False
+    ranks = []
+    for name in explainers:
+        attribution = attributions.get(name)
+        if attribution is None:
+            return False
+        ranks.append(rankdata(np.abs(np.asarray(attribution.values, dtype=np.float64)), axis=1))
+    return all(r.shape == ranks[0].shape and np.array_equal(r, ranks[0]) for r in ranks[1:])
+
+
+def _all_tied(table: pd.DataFrame, attributions: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     findings = []
     for metric, scores in table.groupby("metric", sort=False):
         if metric in _TIED_BY_DEFINITION:
@@ -143,7 +167,7 @@ def _all_tied(table: pd.DataFrame) -> list[dict[str, Any]]:
             continue
         first = values[:, :1]
         tied = np.isclose(values, first, rtol=TIE_RTOL, atol=TIE_ATOL) | (~finite & ~np.isfinite(first))
-        if tied.all():
+        if tied.all() and not _same_rankings(attributions, list(wide.columns)):
             findings.append(
                 {
                     "metric": str(metric),

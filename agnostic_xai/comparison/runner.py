@@ -717,7 +717,7 @@ def compare(
         explainers=fitted,
         adapter=adapter,
         background=background_arr,
-        diagnostics=check_degenerate(table, results),
+        diagnostics=check_degenerate(table, results, attributions=attributions),
     )
 
 

@@ -74,14 +74,28 @@ def test_eps_dominated_elementwise_ris_is_flagged():
     assert compare(adapter, X[:6], metrics=["relative_input_stability"], **args).diagnostics == []
 
 
-def test_identical_explainers_are_tied(onehot_case):
+def test_a_metric_that_ties_explanations_ranking_differently_is_flagged(onehot_case):
+    # PGI with k = every player perturbs every column whatever the ranking: with common random
+    # numbers every explainer gets the same score on every row, although feature_ablation and
+    # random order the features differently.
     adapter, X, background, groups = onehot_case
-    with pytest.warns(DegenerateMetricWarning, match="same sparseness"):
+    with pytest.warns(DegenerateMetricWarning, match="same pgi"):
         comparison = compare(
-            adapter, X, background=background, feature_groups=groups, metrics=["sparseness"], progress=False,
-            explainers={"a": get_explainer("feature_ablation"), "b": get_explainer("feature_ablation")},
+            adapter, X, background=background, feature_groups=groups, progress=False,
+            metrics={"pgi": {"k": 1.0, "n_perturbations": 8}},
+            explainers={"a": get_explainer("feature_ablation"), "b": get_explainer("random")},
         )
     assert [d["kind"] for d in comparison.diagnostics] == ["all_tied"]
+
+
+def test_identical_explanations_tie_without_a_finding(onehot_case):
+    # Identical explanations are expected to tie: that says nothing against the metric.
+    adapter, X, background, groups = onehot_case
+    comparison = compare(
+        adapter, X, background=background, feature_groups=groups, metrics=["sparseness"], progress=False,
+        explainers={"a": get_explainer("feature_ablation"), "b": get_explainer("feature_ablation")},
+    )
+    assert comparison.diagnostics == []
 
 
 def test_check_degenerate_on_a_table():
