@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 
 from agnostic_xai import metrics, wrap
-from agnostic_xai._params import check_random_state
 from agnostic_xai.attribution import Attribution
 from agnostic_xai.columns import ColumnTypes, perturb
 from agnostic_xai.exceptions import InvalidInputError
 from agnostic_xai.explainers import get as get_explainer
 from agnostic_xai.groups import FeatureGroups
 from agnostic_xai.metrics.relative_stability import relative_input_stability, relative_output_stability
+from agnostic_xai.metrics._rng import row_random
 from agnostic_xai.testing import LogisticModel
 
 NAMES = ["c", "b", "cat_0", "cat_1", "cat_2", "cat_3"]
@@ -222,10 +222,11 @@ def test_ros_of_input_x_gradient_on_a_logistic_model_is_the_closed_form(zero_hea
     result = metrics.get("relative_output_stability", n_perturbations=P, radius=radius, random_state=seed)(
         attribution, adapter, background, explainer=explainer
     )
-    # The perturbations the metric draws (documented: columns.perturb with the inferred types).
+    # The perturbations the metric draws (documented: columns.perturb with the inferred types,
+    # row i drawing from its own stream, agnostic_xai.metrics._rng.row_random).
     types = ColumnTypes.infer(background)
     Xp = perturb(
-        check_random_state(seed), X, P, types, scale=radius * background.std(axis=0), noise="uniform",
+        row_random(seed, len(X)), X, P, types, scale=radius * background.std(axis=0), noise="uniform",
         flip_probability=np.sqrt(2 / np.pi) * radius,
     ).transpose(1, 0, 2)
     logits_W = np.column_stack([adapter.predict(np.eye(6)[j][None])[0] - adapter.predict(np.zeros((1, 6)))[0]
