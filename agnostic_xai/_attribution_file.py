@@ -26,7 +26,9 @@ FORMAT = "agnostic-xai.attribution/1"
 _ARRAYS = ("values", "base_values", "data", "target")
 _HEADER_KEYS = ("feature_names", "method", "output", "seconds", "model_rows", "params", "extras", "groups")
 #: Errors of numpy's reader on a damaged or foreign file (a bad zip, a cut-off member, bad bytes).
-_READ_ERRORS = (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zipfile.LargeZipFile, UnicodeError)
+_READ_ERRORS = (
+    OSError, EOFError, ValueError, KeyError, NotImplementedError, zipfile.BadZipFile, zipfile.LargeZipFile, UnicodeError
+)
 
 
 def read_record(path: str | os.PathLike[str] | BinaryIO) -> dict[str, Any]:

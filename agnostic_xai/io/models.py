@@ -83,7 +83,8 @@ def _zip_names(path: Path) -> list[str] | None:
     try:
         with zipfile.ZipFile(path) as archive:
             return archive.namelist()
-    except (zipfile.BadZipFile, OSError, ValueError):
+    # A damaged header can claim any zip version: zipfile then raises NotImplementedError.
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
         return None
 
 
@@ -220,7 +221,7 @@ def _torch_pickle_bytes(path: Path) -> bytes:
         member = next(n for n in names if n == "data.pkl" or n.endswith("/data.pkl"))
         with zipfile.ZipFile(path) as archive, archive.open(member) as file:
             return file.read(_PICKLE_SCAN_BYTES)
-    except (OSError, StopIteration, zipfile.BadZipFile, ValueError):
+    except (OSError, StopIteration, zipfile.BadZipFile, ValueError, EOFError, NotImplementedError):
         return b""
 
 

@@ -320,6 +320,18 @@ def test_corrupt_files_name_the_format_tried(tmp_path):
         load_model(tmp_path / "bad_state.pt")
 
 
+def test_a_zip_claiming_an_unknown_version_is_a_project_error(tmp_path):
+    # Found by the fuzz test below: a flipped byte in the central directory makes zipfile
+    # raise NotImplementedError ("zip file version 6.4"), which is a damaged file, not a crash.
+    path = tmp_path / "weights.pt"
+    torch.save(_Reference().state_dict(), path)
+    raw = bytearray(path.read_bytes())
+    raw[raw.rfind(b"PK\x01\x02") + 6] = 64  # "version needed to extract" of the last central record
+    path.write_bytes(bytes(raw))
+    with pytest.raises(InvalidInputError, match="truncated or corrupt"):
+        read_model(path, model_class=_Reference)
+
+
 @settings(max_examples=40, deadline=None)
 @given(data=st.data())
 def test_damaged_state_dict_files_give_project_errors(tmp_path_factory, data):
