@@ -178,16 +178,24 @@ def _load_inputs(args: argparse.Namespace, settings: Mapping[str, Any], cohort: 
 
 
 def _stability_budget(metrics: Any, n_perturbations: int) -> Any:
-    """The default metric set with a smaller re-run budget for the two stability metrics."""
+    """The default metric set with a smaller re-run budget for the metrics that re-run the explainer.
+
+    Found by their class attributes (``requires_explainer`` and an ``n_perturbations``
+    parameter), so a new stability metric gets the same budget without being listed here.
+    """
+    import inspect
+
     from . import metrics as registry
 
     if metrics != "default":
         return metrics
     chosen: dict[str, dict[str, Any]] = {}
     for name in registry.available():
-        if registry.get_class(name).family == "agreement":
+        cls = registry.get_class(name)
+        if cls.family == "agreement":
             continue
-        chosen[name] = {"n_perturbations": n_perturbations} if name in ("max_sensitivity", "relative_input_stability") else {}
+        reruns = getattr(cls, "requires_explainer", False) and "n_perturbations" in inspect.signature(cls).parameters
+        chosen[name] = {"n_perturbations": n_perturbations} if reruns else {}
     return chosen
 
 

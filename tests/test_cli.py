@@ -182,3 +182,19 @@ def test_untrusted_pickle_is_refused_with_exit_2(files, tmp_path, capsys):
                  "--out", str(tmp_path / "o"), "--no-progress"])
     err = capsys.readouterr().err
     assert code == 2 and "--trust-model" in err and "Traceback" not in err
+
+
+def test_every_metric_that_reruns_the_explainer_gets_the_demo_budget():
+    # relative_output_stability joined the default set with its full budget and made the demo
+    # 55 s slower: the budget is now found by class attributes, not by a list of names.
+    import inspect
+
+    from agnostic_xai import metrics as registry
+    from agnostic_xai.cli import _stability_budget
+
+    budget = _stability_budget("default", 8)
+    for name in registry.available():
+        cls = registry.get_class(name)
+        if cls.family != "agreement" and cls.requires_explainer and "n_perturbations" in inspect.signature(cls).parameters:
+            assert budget[name] == {"n_perturbations": 8}, name
+    assert "relative_output_stability" in budget and budget["relative_output_stability"]
