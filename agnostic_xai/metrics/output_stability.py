@@ -9,7 +9,6 @@ The maths is :func:`agnostic_xai.metrics.relative_stability.relative_output_stab
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -17,12 +16,12 @@ import numpy as np
 from ..adapters import Adapter
 from ..attribution import Attribution
 from .relative_stability import norm_order, relative_output_stability
-from .stability import _PerturbationStability
+from .stability import RelativeInputStability
 
 __all__ = ["RelativeOutputStability"]
 
 
-class RelativeOutputStability(_PerturbationStability):
+class RelativeOutputStability(RelativeInputStability):
     """Relative output stability of Agarwal et al. (2022) (lower is better).
 
     Perturbs as :class:`~agnostic_xai.metrics.stability.MaxSensitivity`, re-runs the
@@ -50,7 +49,9 @@ class RelativeOutputStability(_PerturbationStability):
 
     Notes
     -----
-    ``extras``: ``eps_share``/``eps_dominated`` per row (1/True where the output change was
+    The parameters are those of
+    :class:`~agnostic_xai.metrics.stability.RelativeInputStability`, whose configuration it
+    inherits; only the denominator differs. ``extras``: ``eps_share``/``eps_dominated`` per row (1/True where the output change was
     floored at ``ε``), ``column_types``, ``explainer_model_rows``.
 
     References
@@ -60,28 +61,6 @@ class RelativeOutputStability(_PerturbationStability):
     """
 
     name: ClassVar[str] = "relative_output_stability"
-
-    def __init__(
-        self,
-        n_perturbations: int = 10,
-        radius: float = 0.02,
-        norm: str = "l2",
-        eps: float = 1e-6,
-        form: str = "norm_ratio",
-        perturbation: str = "tabular",
-        flip_probability: float | None = None,
-        column_types: Mapping[str, str] | None = None,
-        random_state: int = 0,
-    ) -> None:
-        self.n_perturbations = n_perturbations
-        self.radius = radius
-        self.norm = norm
-        self.eps = eps
-        self.form = form
-        self.perturbation = perturbation
-        self.flip_probability = flip_probability
-        self.column_types = column_types
-        self.random_state = random_state
 
     def _score(
         self, attribution: Attribution, adapter: Adapter | None, background: np.ndarray | None, explainer: Any
