@@ -56,7 +56,9 @@ class TargetOutput(nn.Module):
         self.sigmoid = nn.Sigmoid()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.model(x.to(self.dtype))
+        # The model gets its own copy of the rows and its output is copied, as in the adapters:
+        # a module that writes into its input or reuses an output buffer cannot change shap's tensors.
+        out = self.model(x.to(self.dtype).clone()).clone()
         if out.ndim == 1:
             out = out[:, None]
         binary_single = out.shape[1] == 1

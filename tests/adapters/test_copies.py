@@ -191,3 +191,17 @@ def test_a_module_that_overwrites_what_autograd_needs_is_refused_clearly_and_iso
     failure = comparison.failures.iloc[0]
     assert (failure["explainer"], failure["error"]) == ("saliency", "IncompatibleModelError")
     assert "feature_ablation" in comparison.attributions
+
+
+@pytest.mark.parametrize("method", ["gradient_shap", "deep_shap"])
+def test_shaps_torch_explainers_give_the_model_copies_too(credit, method):
+    """shap's Deep/GradientExplainer call the module through TargetOutput, not the adapter:
+    a module that rescales its input in place (function body(x / 2)) explains as its twin."""
+    _, X, _ = credit
+    rows, background = X[:5], X[20:40]
+    params = {"random_state": 0} if method == "gradient_shap" else {}
+    got, expected = (
+        explainers.get(method, **params).fit(wrap(m), background.copy()).explain(rows.copy(), target=1).values
+        for m in (ScalesInPlaceFirst(), HalfInput())
+    )
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
