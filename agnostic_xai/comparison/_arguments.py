@@ -18,7 +18,6 @@ import numpy as np
 from .._validation import (
     check_bool,
     check_choice,
-    check_float,
     check_int,
     check_matrix,
     check_params,

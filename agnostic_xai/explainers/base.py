@@ -13,7 +13,7 @@ from .._threads import blas_single_threaded
 from .._validation import check_matrix
 from ..adapters import Adapter, wrap
 from ..attribution import Attribution
-from ..exceptions import IncompatibleModelError, InvalidInputError, NotFittedError
+from ..exceptions import IncompatibleModelError, NotFittedError
 from ..groups import FeatureGroups, check_groups
 
 __all__ = ["Explainer", "Explanation"]

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .._params import child_seeds, clone
-from .._validation import check_choice, check_float
+from .._validation import check_float
 from ..adapters import Adapter
 from ..attribution import Attribution
 from ..columns import ColumnTypes, perturb

@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from agnostic_xai import compare, wrap
-from agnostic_xai.comparison import CellExit, CellMemoryError, CellTimeout
+from agnostic_xai.comparison import CellExit
 from agnostic_xai.comparison.limits import cell_limits
-from agnostic_xai.exceptions import InvalidInputError, ModelOutputError
+from agnostic_xai.exceptions import ModelOutputError
 
 WEIGHTS = np.array([1.0, -2.0, 0.5])
 FAST = dict(explainers=["feature_ablation", "random"], metrics=["deletion_gap"], progress=False, row_chunk=None)

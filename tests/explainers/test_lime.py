@@ -7,7 +7,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from agnostic_xai import FeatureGroups, wrap
-from agnostic_xai.exceptions import IncompatibleModelError, InvalidInputError
+from agnostic_xai.exceptions import InvalidInputError
 from agnostic_xai.explainers import get
 from agnostic_xai.explainers.lime_tabular import Lime
 
