@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["FLOOR", "GROUND_TRUTH", "reference_roles"]
+__all__ = ["FLOOR", "GROUND_TRUTH", "reference_roles", "self_scored"]
 
 FLOOR = "floor"
 GROUND_TRUTH = "ground truth"
