@@ -19,9 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._messages import quoted
 from .exceptions import InvalidInputError, InvalidTypeError
 
 __all__ = [
+    "is_tensor",
     "shown",
     "check_int",
     "check_float",
@@ -35,20 +37,24 @@ __all__ = [
 ]
 
 
-def _is_tensor(obj: Any) -> bool:
+def is_tensor(obj: Any) -> bool:
+    """Return True for a torch tensor, without importing torch."""
     torch = sys.modules.get("torch")
     return torch is not None and isinstance(obj, torch.Tensor)
 
 
 def shown(value: Any, limit: int = 60) -> str:
-    """``repr(value)`` cut to ``limit`` characters, for quoting a caller's value in a message."""
-    if isinstance(value, (np.ndarray, pd.DataFrame)) or _is_tensor(value):
+    """A caller's value quoted in a message: arrays by type and shape, the rest by :func:`quoted`.
+
+    :func:`~agnostic_xai._messages.quoted` renders containers abbreviated as it goes, so a
+    huge value costs no more to quote than a short one.
+    """
+    if isinstance(value, (np.ndarray, pd.DataFrame)) or is_tensor(value):
         return f"{type(value).__name__} of shape {tuple(value.shape)}"
     try:
-        text = repr(value)
+        return quoted(value, limit)
     except Exception:  # a repr that raises is the caller's bug, not a reason to lose the error
-        text = f"<{type(value).__name__}>"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+        return f"<{type(value).__name__}>"
 
 
 def _bound_text(minimum: float | None, maximum: float | None, strict: bool) -> str:

@@ -14,7 +14,6 @@ for a wrong type, :class:`~agnostic_xai.exceptions.InvalidInputError` for a wron
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -31,6 +30,7 @@ from ._checks import (
     check_params,
     check_path,
     check_str,
+    is_tensor,
     shown,
 )
 from .exceptions import InvalidInputError, InvalidTypeError
@@ -53,12 +53,6 @@ __all__ = [
     "check_callable",
     "check_params",
 ]
-
-
-def is_tensor(obj: Any) -> bool:
-    """Return True for a torch tensor, without importing torch."""
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(obj, torch.Tensor)
 
 
 def readonly(array: np.ndarray) -> np.ndarray:
