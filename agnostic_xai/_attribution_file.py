@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -52,25 +53,24 @@ def read_record(path: str | os.PathLike[str] | BinaryIO) -> dict[str, Any]:
     def refuse(why: str) -> InvalidInputError:
         return InvalidInputError(f"{where} is not an agnostic-xai attribution file (written by Attribution.save): {why}")
 
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        if "pickle" in str(exc):
-            raise refuse("it holds pickled data, which is never loaded (allow_pickle=False).") from None
-        raise refuse(f"numpy cannot read it ({exc}).") from None
-    except _READ_ERRORS as exc:
-        raise refuse(f"numpy cannot read it ({type(exc).__name__}: {exc}).") from None
+    def read(what: str, pickled: str, step: Callable[[], Any]) -> Any:
+        """``step()``, numpy's reading errors turned into one refusal naming ``what`` failed."""
+        try:
+            return step()
+        except ValueError as exc:
+            if "pickle" in str(exc):
+                raise refuse(f"{pickled} pickled data, which is never loaded (allow_pickle=False).") from None
+            raise refuse(f"{what} ({exc}).") from None
+        except _READ_ERRORS as exc:
+            raise refuse(f"{what} ({type(exc).__name__}: {exc}).") from None
+
+    archive = read("numpy cannot read it", "it holds", lambda: np.load(path, allow_pickle=False))
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise refuse("it is a single numpy array, not an .npz archive.")
     with archive:
-        try:
-            members = {key: archive[key] for key in archive.files}
-        except ValueError as exc:
-            if "pickle" in str(exc):
-                raise refuse("a member holds pickled data, which is never loaded (allow_pickle=False).") from None
-            raise refuse(f"a member cannot be read ({exc}).") from None
-        except _READ_ERRORS as exc:
-            raise refuse(f"a member cannot be read ({type(exc).__name__}: {exc}).") from None
+        members = read(
+            "a member cannot be read", "a member holds", lambda: {key: archive[key] for key in archive.files}
+        )
     header = _header(members.pop("header", None), refuse)
     missing = [key for key in _ARRAYS if key not in members]
     if missing:
