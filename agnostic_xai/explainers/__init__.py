@@ -10,12 +10,9 @@ Modules are imported on first use, so naming an explainer does not import shap o
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from typing import Any
 
-from .._validation import check_params, shown
-from ..exceptions import InvalidTypeError, UnknownNameError
+from .._registry import Registry
 from .base import Explainer, Explanation
 
 __all__ = ["Explainer", "Explanation", "get", "available", "get_class"]
@@ -42,13 +39,12 @@ _REGISTRY: dict[str, str] = {
 }
 
 
+_EXPLAINERS = Registry(__name__, "explainer", _REGISTRY)
+
+
 def available() -> list[str]:
     """Registry names of all explainers whose module is present."""
-    return [name for name, target in _REGISTRY.items() if _module_exists(target.split(":")[0])]
-
-
-def _module_exists(module: str) -> bool:
-    return importlib.util.find_spec(f"{__name__}.{module}") is not None
+    return _EXPLAINERS.names()
 
 
 def get_class(name: str) -> type[Explainer]:
@@ -61,12 +57,7 @@ def get_class(name: str) -> type[Explainer]:
     UnknownNameError
         When no explainer has that name (the message lists those that exist).
     """
-    if not isinstance(name, str):
-        raise InvalidTypeError(f"An explainer is named by a string, got {shown(name)}; available: {available()}.")
-    if name not in _REGISTRY or not _module_exists(_REGISTRY[name].split(":")[0]):
-        raise UnknownNameError(f"Unknown explainer {name!r}; available: {available()}.")
-    module, cls = _REGISTRY[name].split(":")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), cls)
+    return _EXPLAINERS.load(name)
 
 
 def get(name: str, **params: Any) -> Explainer:
@@ -83,6 +74,4 @@ def get(name: str, **params: Any) -> Explainer:
         When ``name`` is not a string, or a parameter does not exist (the message lists the
         explainer's parameters).
     """
-    cls = get_class(name)
-    check_params(cls, params, f"Explainer {name!r}")
-    return cls(**params)
+    return _EXPLAINERS.build(name, params)

@@ -11,12 +11,11 @@ False
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from typing import Any
 
-from .._validation import check_params, shown
-from ..exceptions import InvalidTypeError, UnknownNameError
+from .._registry import Registry
+from .._validation import shown
+from ..exceptions import UnknownNameError
 from .base import FAMILIES, AgreementMetric, Metric, MetricResult
 
 __all__ = ["Metric", "AgreementMetric", "MetricResult", "FAMILIES", "get", "get_class", "available"]
@@ -58,13 +57,12 @@ _REGISTRY: dict[str, str] = {
 }
 
 
-def _module_exists(module: str) -> bool:
-    return importlib.util.find_spec(f"{__name__}.{module}") is not None
+_METRICS = Registry(__name__, "metric", _REGISTRY)
 
 
 def available(family: str | None = None) -> list[str]:
     """Registry names of the metrics present (optionally of one family)."""
-    names = [n for n, t in _REGISTRY.items() if _module_exists(t.split(":")[0])]
+    names = _METRICS.names()
     if family is not None and family not in FAMILIES:
         raise UnknownNameError(f"Unknown metric family {shown(family)}; families: {list(FAMILIES)}.")
     if family is not None:
@@ -82,12 +80,7 @@ def get_class(name: str) -> type[Metric] | type[AgreementMetric]:
     UnknownNameError
         When no metric has that name (the message lists those that exist).
     """
-    if not isinstance(name, str):
-        raise InvalidTypeError(f"A metric is named by a string, got {shown(name)}; available: {available()}.")
-    if name not in _REGISTRY or not _module_exists(_REGISTRY[name].split(":")[0]):
-        raise UnknownNameError(f"Unknown metric {name!r}; available: {available()}.")
-    module, cls = _REGISTRY[name].split(":")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), cls)
+    return _METRICS.load(name)
 
 
 def get(name: str, **params: Any) -> Metric | AgreementMetric:
@@ -101,6 +94,4 @@ def get(name: str, **params: Any) -> Metric | AgreementMetric:
         When ``name`` is not a string, or a parameter does not exist (the message lists the
         metric's parameters).
     """
-    cls = get_class(name)
-    check_params(cls, params, f"Metric {name!r}")
-    return cls(**params)
+    return _METRICS.build(name, params)
