@@ -51,7 +51,9 @@ def read_record(path: str | os.PathLike[str] | BinaryIO) -> dict[str, Any]:
         raise InvalidInputError(f"{where} does not exist or is not a file.")
 
     def refuse(why: str) -> InvalidInputError:
-        return InvalidInputError(f"{where} is not an agnostic-xai attribution file (written by Attribution.save): {why}")
+        return InvalidInputError(
+            f"{where} is not an agnostic-xai attribution file (written by Attribution.save): {why}"
+        )
 
     def read(what: str, pickled: str, step: Callable[[], Any]) -> Any:
         """``step()``, numpy's reading errors turned into one refusal naming ``what`` failed."""
@@ -115,7 +117,9 @@ def _header(member: Any, refuse: Any) -> dict[str, Any]:
     if not isinstance(header, dict):
         raise refuse("its header is not a JSON object.")
     if header.get("format") != FORMAT:
-        raise InvalidInputError(f"Unsupported attribution format {str(header.get('format'))[:60]!r}; expected {FORMAT!r}.")
+        raise InvalidInputError(
+            f"Unsupported attribution format {str(header.get('format'))[:60]!r}; expected {FORMAT!r}."
+        )
     missing = [key for key in _HEADER_KEYS if key not in header]
     if missing:
         raise refuse(f"its header lacks {missing}.")
