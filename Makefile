@@ -1,4 +1,5 @@
-# Two commands: `make demo` (the main job on its embedded default) and `make test`.
+# Two commands: `make demo` (the main job on its embedded default) and `make test` (ruff,
+# mypy, then pytest).
 # Each creates .venv on first use. TORCH_SPEC picks the torch build: the default pins the
 # CPU build available on these machines; users with a GPU can pass e.g.
 # TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cu124".
@@ -19,7 +20,10 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(BIN)/agnostic-xai demo
 
+# Lint, type-check, then the suite: one step a line, so a failure names its step.
 test: $(VENV)/.installed
+	$(BIN)/ruff check agnostic_xai tests
+	$(BIN)/mypy agnostic_xai
 	$(BIN)/python -m pytest
 
 clean:
