@@ -44,7 +44,7 @@ def split_names(value: Any, source: str, key: str) -> Any:
     return names
 
 
-def _parameters(cls: type) -> set[str] | None:
+def _parameters(cls: type[Any]) -> set[str] | None:
     """Keyword parameters of ``cls.__init__`` (None when it takes ``**kwargs``)."""
     parameters = inspect.signature(cls.__init__).parameters.values()
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):

@@ -194,7 +194,9 @@ class Attribution:
         try:
             parts = list(parts)
         except TypeError:  # iterable in name only (a 0-d array)
-            raise InvalidTypeError(f"Attribution.concatenate takes a list of Attributions, got {shown(parts)}.") from None
+            raise InvalidTypeError(
+                f"Attribution.concatenate takes a list of Attributions, got {shown(parts)}."
+            ) from None
         if not parts:
             raise InvalidInputError("Attribution.concatenate needs at least one record.")
         for part in parts:
@@ -323,11 +325,12 @@ class Attribution:
             },
         }
         arrays["header"] = np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
+        # numpy's stub types a keyword as its allow_pickle flag; no key here is "allow_pickle".
         if hasattr(path, "write"):  # an open binary file or BytesIO
-            np.savez(path, **arrays)
+            np.savez(path, **arrays)  # type: ignore[arg-type]
             return
         with open(path, "wb") as handle:
-            np.savez(handle, **arrays)
+            np.savez(handle, **arrays)  # type: ignore[arg-type]
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | BinaryIO) -> Attribution:

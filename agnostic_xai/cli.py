@@ -392,7 +392,7 @@ def _review(args: argparse.Namespace) -> int:
     _note_resumed(comparison, out)
     checks = run_checks(comparison, policy)
     cohort = None
-    if args.cohort is not None and policy.explainer in comparison.attributions:
+    if inputs.cohorts is not None and policy.explainer in comparison.attributions:  # given --cohort
         cohort = cohort_analysis(comparison.attributions[policy.explainer], inputs.cohorts)
     written = _write_outputs(comparison, out)
     files = {"model": args.model, "data": args.data, "policy": args.policy}

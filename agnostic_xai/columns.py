@@ -146,7 +146,9 @@ class ColumnTypes:
             overridden = any(names[c] in overrides for c in cols)
             valid, has_none = _onehot_rows(B[:, list(cols)])
             if wanted == "onehot" and not valid:
-                raise InvalidInputError(f"Group {gname!r} is declared one-hot, but its background rows are not one-hot.")
+                raise InvalidInputError(
+                    f"Group {gname!r} is declared one-hot, but its background rows are not one-hot."
+                )
             if valid and wanted != "independent" and (wanted == "onehot" or not overridden):
                 onehot.append(tuple(cols))
                 onehot_names.append(gname)
@@ -231,8 +233,9 @@ def perturb(
     Every random number of the perturbation metrics is drawn here, in a fixed order: the
     continuous noise ``(n, K, d)`` first (``rng.standard_normal``, or ``rng.uniform(-1, 1)``
     for ``noise="uniform"``), then the flips ``rng.random((n, K, d))``, then the rounding
-    draws ``rng.random((n, K, d))``, then one category per one-hot group ``rng.integers``. On a table of continuous columns ``"tabular"`` and
-    ``"continuous"`` therefore give the same rows for the same generator.
+    draws ``rng.random((n, K, d))``, then one category per one-hot group ``rng.integers``.
+    On a table of continuous columns ``"tabular"`` and ``"continuous"`` therefore give the
+    same rows for the same generator.
 
     Parameters
     ----------
@@ -303,8 +306,8 @@ def _switch_categories(
 ) -> None:
     """Each one-hot group of ``out``: its row's category, or another one chosen uniformly when its first flip is set."""
     n, K, _ = out.shape
-    for cols, has_none in zip(column_types.onehot, column_types.onehot_none):
-        cols = list(cols)
+    for group, has_none in zip(column_types.onehot, column_types.onehot_none):
+        cols = list(group)
         width = len(cols) + int(has_none)  # categories; the last is "all zero" when it exists
         block = X[:, cols]
         current = np.where(block.max(axis=1) >= 1.0, block.argmax(axis=1), len(cols))

@@ -78,8 +78,7 @@ class FeatureGroups:
     @classmethod
     def identity(cls, feature_names: Sequence[str]) -> FeatureGroups:
         """One group per column."""
-        names = check_feature_names(_required(feature_names, "feature_names"))
-        assert names is not None
+        names = _column_names(feature_names)
         return cls(names, tuple((i,) for i in range(len(names))), names)
 
     @classmethod
@@ -97,15 +96,18 @@ class FeatureGroups:
             A group that is empty or names a column that does not exist.
         """
         check_mapping(groups, "groups")
-        feature_names = check_feature_names(_required(feature_names, "feature_names"))
-        assert feature_names is not None
+        feature_names = _column_names(feature_names)
         position = {n: i for i, n in enumerate(feature_names)}
         names: list[str] = []
         indices: list[tuple[int, ...]] = []
         for name, cols in groups.items():
             if not isinstance(name, (str, int, np.integer)) or isinstance(name, bool):
                 raise InvalidTypeError(f"Feature group names must be strings, got {shown(name)}.")
-            if isinstance(cols, (str, bytes, Mapping)) or not isinstance(cols, Iterable) or getattr(cols, "ndim", 1) != 1:
+            if (
+                isinstance(cols, (str, bytes, Mapping))
+                or not isinstance(cols, Iterable)
+                or getattr(cols, "ndim", 1) != 1
+            ):
                 raise InvalidTypeError(
                     f"Feature group {name!r} must be a list of column names or indices, got {shown(cols)}."
                 )
@@ -141,8 +143,7 @@ class FeatureGroups:
     @classmethod
     def from_function(cls, feature_names: Sequence[str], key: Callable[[str], str]) -> FeatureGroups:
         """Group columns by ``key(column name)``; groups are ordered by first appearance."""
-        feature_names = check_feature_names(_required(feature_names, "feature_names"))
-        assert feature_names is not None
+        feature_names = _column_names(feature_names)
         check_callable(key, "key")
         members: dict[str, list[int]] = {}
         for i, n in enumerate(feature_names):
@@ -157,8 +158,7 @@ class FeatureGroups:
         columns share that prefix; any other column stays a group of its own under its
         full name (so ``income_log`` alone is not renamed ``income``).
         """
-        feature_names = check_feature_names(_required(feature_names, "feature_names"))
-        assert feature_names is not None
+        feature_names = _column_names(feature_names)
         check_str(sep, "sep")
         prefixes = [n.rsplit(sep, 1)[0] if sep in n else None for n in feature_names]
         counts: dict[str, int] = {}
@@ -237,7 +237,9 @@ class FeatureGroups:
         except (TypeError, ValueError):
             raise InvalidTypeError(f"The mask must be an array of booleans, got {shown(group_mask)}.") from None
         if group_mask.ndim == 0 or group_mask.shape[-1] != self.n_groups:
-            raise InvalidInputError(f"Mask of shape {group_mask.shape} for {self.n_groups} groups: its last axis needs one entry per group.")
+            raise InvalidInputError(
+                f"Mask of shape {group_mask.shape} for {self.n_groups} groups: its last axis needs one entry per group."
+            )
         return (group_mask.astype(np.uint8) @ self._matrix.astype(np.uint8)).astype(bool)
 
     def to_dict(self) -> dict[str, list[str]]:
@@ -269,6 +271,13 @@ def _required(value: Any, name: str) -> Any:
     if value is None:
         raise InvalidTypeError(f"{name} must be a sequence of strings, got None.")
     return value
+
+
+def _column_names(feature_names: Any) -> tuple[str, ...]:
+    """A constructor's ``feature_names``, validated; None is refused."""
+    names = check_feature_names(_required(feature_names, "feature_names"))
+    assert names is not None  # _required refused None
+    return names
 
 
 def _check_indices(indices: Any) -> tuple[tuple[int, ...], ...]:

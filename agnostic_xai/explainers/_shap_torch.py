@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..adapters import Adapter
 from ..groups import FeatureGroups
+
+if TYPE_CHECKING:
+    from ..adapters.torch_adapter import TorchAdapter
 
 __all__ = ["TargetOutput", "explain_by_target", "preserved_module", "sum_over_groups"]
 
@@ -44,7 +47,7 @@ class TargetOutput(nn.Module):
     interpolated inputs in torch's default dtype (float32) whatever the model's.
     """
 
-    def __init__(self, adapter: Adapter, column: int) -> None:
+    def __init__(self, adapter: TorchAdapter, column: int) -> None:
         super().__init__()
         self.model = adapter.module
         self.column = int(column)
@@ -81,7 +84,7 @@ class TargetOutput(nn.Module):
 
 
 @contextlib.contextmanager
-def preserved_module(adapter: Adapter) -> Iterator[None]:
+def preserved_module(adapter: TorchAdapter) -> Iterator[None]:
     """Run shap on ``adapter.module`` and leave the module as it was.
 
     Inside the block the module is in eval mode with autograd on
@@ -110,7 +113,7 @@ ExplainOne = Callable[[nn.Module, torch.Tensor, torch.Tensor], tuple[np.ndarray,
 
 
 def explain_by_target(
-    adapter: Adapter, X: np.ndarray, background: np.ndarray, target: np.ndarray, explain_one: ExplainOne
+    adapter: TorchAdapter, X: np.ndarray, background: np.ndarray, target: np.ndarray, explain_one: ExplainOne
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Run a shap torch explainer once per distinct target, on that target's rows only.
 

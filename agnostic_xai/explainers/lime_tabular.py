@@ -181,7 +181,7 @@ class Lime(Explainer):
             return self._explain_groups(X, target)
         n = X.shape[0]
         adapter = self.adapter_
-        seeds = self._rng().integers(0, 2**32 - 1, size=n)
+        seeds = self._rng().integers(0, 2**32 - 1, size=int(n))
         before = adapter.rows_evaluated
         chunks = map_row_chunks(_explain_rows, n, check_n_jobs(self.n_jobs), (np.array(X), seeds, target), (self,))
         coefficients, scaled_rows, intercept, score, local = (
@@ -205,7 +205,7 @@ class Lime(Explainer):
         g, samples = groups.n_groups, int(self.n_samples)
         background = self.background_
         rng = self._rng()
-        seeds = rng.integers(0, 2**32 - 1, size=n)
+        seeds = rng.integers(0, 2**32 - 1, size=int(n))
         present = rng.random((n, samples, g)) < 0.5
         present[:, 0, :] = True  # the row itself
         donors = rng.integers(0, background.shape[0], size=(n, samples))

@@ -152,7 +152,7 @@ class KernelShap(Explainer):
     def _explain(self, X: np.ndarray, target: np.ndarray) -> Explanation:
         n_samples = self._check_budget()
         n_jobs = check_n_jobs(self.n_jobs)
-        seeds = self._rng().integers(0, 2**32 - 1, size=X.shape[0])
+        seeds = self._rng().integers(0, 2**32 - 1, size=int(X.shape[0]))
         adapter = self.adapter_
         before = adapter.rows_evaluated
         chunks = map_row_chunks(
