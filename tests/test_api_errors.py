@@ -66,7 +66,8 @@ def data(rng):
 def comparison():
     rng = np.random.default_rng(3)
     # Two candidates (random is a reference, never a candidate of significance tests).
-    return compare(linear, rng.normal(size=(8, 3)), **{**FAST, "explainers": ["feature_ablation", "exact_shapley", "random"]})
+    explainers = ["feature_ablation", "exact_shapley", "random"]
+    return compare(linear, rng.normal(size=(8, 3)), **{**FAST, "explainers": explainers})
 
 
 def minmax_onehot_table(rng, n_groups=24, levels=3, n_rows=10):
@@ -122,7 +123,11 @@ def test_metric_family_must_exist():
         (dict(explainers=5), InvalidTypeError, "explainers must be"),
         (dict(explainers=[]), InvalidInputError, "explainers is empty"),
         (dict(explainers=[5]), InvalidTypeError, "got an entry 5"),
-        (dict(explainers={"kernel_shap": 5}), InvalidTypeError, "parameters of explainer 'kernel_shap' must be a mapping"),
+        (
+            dict(explainers={"kernel_shap": 5}),
+            InvalidTypeError,
+            "parameters of explainer 'kernel_shap' must be a mapping",
+        ),
         (dict(explainers={"kernel_shap": {"bogus": 1}}), InvalidTypeError, r"no parameter \['bogus'\]"),
         (dict(metrics=None), InvalidTypeError, "metrics must be"),
         (dict(metrics=(1, 2)), InvalidTypeError, "metrics must be"),

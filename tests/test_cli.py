@@ -14,8 +14,8 @@ from agnostic_xai.cli import main
 from agnostic_xai.io import load_table
 from agnostic_xai.testing import LogisticModel
 
-FAST = ["--drop", "age_band", "--explainers", "exact_shapley,kernel_shap,random", "--metrics", "deletion_auc,shapley_error",
-        "--rows", "12", "--background", "15", "--no-progress"]
+FAST = ["--drop", "age_band", "--explainers", "exact_shapley,kernel_shap,random",
+        "--metrics", "deletion_auc,shapley_error", "--rows", "12", "--background", "15", "--no-progress"]
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +159,9 @@ def test_bad_input_is_one_line_and_exit_2(files, tmp_path, capsys, arguments, me
     if "BUDGET" in arguments:
         config = tmp_path / "budget.toml"
         config.write_text('[explainers.kernel_shap]\nn_samples = 3\n')
-        arguments = [str(config) if a == "BUDGET" else a for a in arguments if a != "--explainers" and a != "kernel_shap"]
+        arguments = [
+            str(config) if a == "BUDGET" else a for a in arguments if a != "--explainers" and a != "kernel_shap"
+        ]
     argv += [str(directory / a) if a == "missing.csv" else a for a in arguments]
     try:
         code = main(argv)
@@ -195,6 +197,7 @@ def test_every_metric_that_reruns_the_explainer_gets_the_demo_budget():
     budget = _stability_budget("default", 8)
     for name in registry.available():
         cls = registry.get_class(name)
-        if cls.family != "agreement" and cls.requires_explainer and "n_perturbations" in inspect.signature(cls).parameters:
+        perturbs = "n_perturbations" in inspect.signature(cls).parameters
+        if cls.family != "agreement" and cls.requires_explainer and perturbs:
             assert budget[name] == {"n_perturbations": 8}, name
     assert "relative_output_stability" in budget and budget["relative_output_stability"]

@@ -131,11 +131,12 @@ def test_out_must_be_a_directory_and_outputs_stay_inside(files, tmp_path, capsys
 
 def _without_timings(value):
     if isinstance(value, dict):
-        return {k: _without_timings(v) for k, v in value.items()
-                if not any(word in k for word in ("seconds", "generated", "time", "n_jobs", "versions", "cost_leader", "store"))}
+        words = ("seconds", "generated", "time", "n_jobs", "versions", "cost_leader", "store")
+        return {k: _without_timings(v) for k, v in value.items() if not any(word in k for word in words)}
     if isinstance(value, list):  # the headline's "cheapest" sentence quotes timings
         return [_without_timings(v) for v in value
-                if not (isinstance(v, str) and " s and " in v) and not (isinstance(v, dict) and "seconds" in str(v.get("key")))]
+                if not (isinstance(v, str) and " s and " in v)
+                and not (isinstance(v, dict) and "seconds" in str(v.get("key")))]
     return value
 
 

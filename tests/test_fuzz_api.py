@@ -51,13 +51,15 @@ SCALARS = st.one_of(
 
 def _arrays() -> st.SearchStrategy:
     shapes = st.sampled_from([(), (0,), (3,), (0, 3), (3, 0), (2, 3), (4, 3), (6, 3), (2, 2, 3), (1, 1, 1, 1)])
-    dtypes = st.sampled_from([np.float64, np.float32, np.int64, np.int8, np.uint8, np.bool_, np.complex128, "U2", object])
+    dtypes = st.sampled_from(
+        [np.float64, np.float32, np.int64, np.int8, np.uint8, np.bool_, np.complex128, "U2", object]
+    )
 
     @st.composite
     def build(draw):
         shape, dtype = draw(shapes), draw(dtypes)
         values = draw(st.sampled_from([0.0, 1.0, np.nan, np.inf, -2.5]))
-        if dtype == object:
+        if dtype is object:
             return np.full(shape, None, dtype=object)
         if dtype == "U2":
             return np.full(shape, "ab")
@@ -69,13 +71,14 @@ def _arrays() -> st.SearchStrategy:
 
 
 TENSORS = st.sampled_from(
-    [torch.zeros(4, 3, dtype=torch.bfloat16), torch.zeros(4, 3, dtype=torch.complex64), torch.ones(4, 3, dtype=torch.int64),
-     torch.zeros(2, 2, 3), torch.zeros(0, 3), torch.full((4, 3), float("nan")), torch.zeros(4, 3).to_sparse(),
-     torch.ones(4, dtype=torch.int64)]
+    [torch.zeros(4, 3, dtype=torch.bfloat16), torch.zeros(4, 3, dtype=torch.complex64),
+     torch.ones(4, 3, dtype=torch.int64), torch.zeros(2, 2, 3), torch.zeros(0, 3), torch.full((4, 3), float("nan")),
+     torch.zeros(4, 3).to_sparse(), torch.ones(4, dtype=torch.int64)]
 )
 FRAMES = st.sampled_from(
     [pd.DataFrame({"a": ["x", "y", "z", "w"], "b": 1.0, "c": 2.0}), pd.DataFrame(), pd.DataFrame({"a": [1.0]}),
-     pd.DataFrame(np.zeros((4, 3)), columns=["a", "a", "b"]), pd.DataFrame(np.zeros((4, 3)), columns=["x0", "x1", "x2"])]
+     pd.DataFrame(np.zeros((4, 3)), columns=["a", "a", "b"]),
+     pd.DataFrame(np.zeros((4, 3)), columns=["x0", "x1", "x2"])]
 )
 CONTAINERS = st.one_of(
     st.lists(SCALARS, max_size=4),
@@ -132,7 +135,9 @@ def test_explainer_registry(name, key, value):
 
 
 EXPLAINER_PARAMETERS = [(name, p) for name in explainers.available() for p in _parameters(explainers.get_class(name))]
-PARAMETER_VALUES = st.one_of(SCALARS, st.lists(SCALARS, max_size=2), st.dictionaries(st.text(max_size=2), SCALARS, max_size=1))
+PARAMETER_VALUES = st.one_of(
+    SCALARS, st.lists(SCALARS, max_size=2), st.dictionaries(st.text(max_size=2), SCALARS, max_size=1)
+)
 
 
 @FUZZ
@@ -298,8 +303,8 @@ def test_attribution_load_of_damaged_files(cut, noise, where):
 # ---------------------------------------------------------------------------------- Comparison
 @FUZZ
 @given(method=st.sampled_from(["summary", "significance", "winner", "scores", "agreement", "pareto", "higher_is_better",
-                               "to_html", "to_json"]), keyword=st.sampled_from(["first", "confidence", "n_resamples",
-                                                                                 "marked", "alpha", "exclude", "bogus"]),
+                               "to_html", "to_json"]),
+       keyword=st.sampled_from(["first", "confidence", "n_resamples", "marked", "alpha", "exclude", "bogus"]),
        value=WRONG)
 def test_comparison_methods(comparison, method, keyword, value):
     if keyword == "n_resamples" and isinstance(value, int) and value > 10**4:

@@ -68,7 +68,9 @@ def test_wrap_and_predict(X):
 
 
 @FUZZ
-@given(X=matrices(), background=matrices(), name=st.sampled_from(["feature_ablation", "kernel_shap", "saliency", "lime"]))
+@given(
+    X=matrices(), background=matrices(), name=st.sampled_from(["feature_ablation", "kernel_shap", "saliency", "lime"])
+)
 def test_explainers(X, background, name):
     explainer = get_explainer(name, **({"n_samples": 16} if name == "kernel_shap" else {}))
     model = LinearModel([1.0, -1.0, 2.0])

@@ -14,7 +14,7 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the examples write report files
     namespace: dict = {}
     for block in blocks:
-        exec(compile(block, str(README), "exec"), namespace)  # noqa: S102 - our own documentation
+        exec(compile(block, str(README), "exec"), namespace)  # our own documentation
     comparison = namespace["comparison"]
     assert comparison.winner("deletion_gap") is None or comparison.winner("deletion_gap") in comparison.explainer_names
     assert (tmp_path / "report.html").exists() and (tmp_path / "report.json").exists()

@@ -151,7 +151,7 @@ def test_ablation_removes_group_as_a_unit(data):
 def test_ablation_cost_is_recorded(data, weights):
     X, B = data
     adapter = linear_adapter(weights)
-    adapter.n_outputs  # the first use probes the model with one row
+    _ = adapter.n_outputs  # the first use probes the model with one row
     att = FeatureAblation().fit(adapter, B).explain(X, target=0)
     assert att.model_rows == len(X) * D * len(B) + len(X) + len(B)
 

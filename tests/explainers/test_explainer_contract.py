@@ -47,7 +47,9 @@ def data():
 def models():
     return {
         "multiclass": wrap(make_mlp(D, 3, (8,), seed=1, dtype=torch.float64), output="logit", feature_names=FEATURES),
-        "binary": wrap(make_mlp(D, 1, (8,), seed=2, dtype=torch.float64), task="classification", feature_names=FEATURES),
+        "binary": wrap(
+            make_mlp(D, 1, (8,), seed=2, dtype=torch.float64), task="classification", feature_names=FEATURES
+        ),
         "regression": wrap(make_mlp(D, 1, (8,), seed=3, dtype=torch.float64), feature_names=FEATURES),
     }
 

@@ -41,7 +41,9 @@ def test_mean_over_seeds_is_within_its_standard_error_of_exact_values(setup, k):
     adapter, X, background, exact = setup
     seeds = 30
     runs = [
-        SamplingShapley(n_permutations=8, background_per_permutation=k, random_state=s).fit(adapter, background).explain(X)
+        SamplingShapley(n_permutations=8, background_per_permutation=k, random_state=s)
+        .fit(adapter, background)
+        .explain(X)
         for s in range(seeds)
     ]
     mean = np.mean([r.values for r in runs], axis=0)
@@ -60,7 +62,8 @@ def test_reported_standard_error_matches_the_spread_over_seeds_and_shrinks_with_
             .explain(X)
             for s in range(25)
         ]
-        return np.std([r.values for r in runs], axis=0, ddof=1).mean(), np.mean([r.extras["standard_error"] for r in runs])
+        spread = np.std([r.values for r in runs], axis=0, ddof=1).mean()
+        return spread, np.mean([r.extras["standard_error"] for r in runs])
 
     spread_small, se_small = spread_and_se(8)
     spread_large, se_large = spread_and_se(128)
@@ -71,10 +74,13 @@ def test_reported_standard_error_matches_the_spread_over_seeds_and_shrinks_with_
 
 def test_chunk_size_batch_composition_and_backend_do_not_change_values(setup):
     adapter, X, background, _ = setup
-    explainer = SamplingShapley(n_permutations=10, background_per_permutation=4, random_state=1).fit(adapter, background)
+    explainer = SamplingShapley(n_permutations=10, background_per_permutation=4, random_state=1)
+    explainer.fit(adapter, background)
     reference = explainer.explain(X, target=0)
     tiny = SamplingShapley(n_permutations=10, background_per_permutation=4, random_state=1, max_rows=40)
-    np.testing.assert_allclose(tiny.fit(adapter, background).explain(X, target=0).values, reference.values, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        tiny.fit(adapter, background).explain(X, target=0).values, reference.values, rtol=1e-12, atol=1e-14
+    )
     alone = explainer.explain(X[2:3], target=0)
     np.testing.assert_allclose(alone.values[0], reference.values[2], rtol=1e-12, atol=1e-14)
     # The numpy path (any callable model) computes the same estimate as the torch path.
@@ -102,7 +108,8 @@ def test_baseline_removal_matches_exact_enumeration_in_expectation(setup):
     adapter, X, background, _ = setup
     baseline = background.mean(0)
     exact = exact_shapley(adapter, X, background, removal="baseline", baseline=baseline)
-    result = SamplingShapley(n_permutations=400, removal="baseline", baseline=baseline).fit(adapter, background).explain(X)
+    sampler = SamplingShapley(n_permutations=400, removal="baseline", baseline=baseline)
+    result = sampler.fit(adapter, background).explain(X)
     assert result.extras["background_per_permutation"] == 1
     np.testing.assert_array_less(np.abs(result.values - exact.values), 5 * result.extras["standard_error"] + 1e-12)
 

@@ -70,7 +70,8 @@ def test_a_stump_has_only_a_base_value():
 
 
 def test_surrogate_tree_with_60_groups_of_one_hot_minmax_columns():
-    """120 MinMax-scaled columns (one-hot pairs, many zeros) in 60 groups: polynomial, exact for the groups the tree uses.
+    """120 MinMax-scaled columns (one-hot pairs, many zeros) in 60 groups: polynomial, exact for
+    the groups the tree uses.
 
     The model depends on groups 3, 17 and 41 only, so the tree splits only on their columns
     and every other group is a null player of the tree's game. Merging all the null groups
