@@ -71,7 +71,6 @@ def numeric_values(name: str, column: pd.Series) -> np.ndarray:
     if bad.any():
         rows = np.flatnonzero(bad)[:5].tolist()
         raise InvalidInputError(
-            f"Column {name!r} has infinite values or numbers too large for float64 (rows {rows}); rescale or "
-            "drop them."
+            f"Column {name!r} has infinite values or numbers too large for float64 (rows {rows}); rescale or drop them."
         )
     return values

@@ -130,7 +130,11 @@ class TableEncoder:
     def _check_params(self) -> None:
         if self.impute is not None and self.impute not in IMPUTE_STRATEGIES:
             raise InvalidInputError(f"impute must be one of {IMPUTE_STRATEGIES} or None, got {self.impute!r}.")
-        if isinstance(self.max_levels, bool) or not isinstance(self.max_levels, (int, np.integer)) or self.max_levels < 1:
+        if (
+            isinstance(self.max_levels, bool)
+            or not isinstance(self.max_levels, (int, np.integer))
+            or self.max_levels < 1
+        ):
             raise InvalidInputError(f"max_levels must be a positive int, got {self.max_levels!r}.")
         if self.columns is not None and isinstance(self.columns, str):
             raise InvalidInputError("columns must be a list of column names, not a single string.")
@@ -158,7 +162,9 @@ class TableEncoder:
             if unknown:
                 raise InvalidInputError(f"columns {unknown} are not in the table; its columns are {available}.")
             if target is not None and target in features:
-                raise InvalidInputError(f"The target {target!r} cannot also be a feature column; remove it from columns.")
+                raise InvalidInputError(
+                    f"The target {target!r} cannot also be a feature column; remove it from columns."
+                )
             if len(set(features)) != len(features):
                 raise InvalidInputError("columns names a column more than once.")
         if not features:
@@ -205,8 +211,11 @@ class TableEncoder:
         self.categories_ = categories
         self.fill_values_ = fill
         self.target_ = target
-        self.classes_ = self._fit_target(pd.concat([f[target] for f in frames if target in f.columns],
-                                                   ignore_index=True)) if target is not None else None
+        self.classes_ = (
+            self._fit_target(pd.concat([f[target] for f in frames if target in f.columns], ignore_index=True))
+            if target is not None
+            else None
+        )
 
         names: list[str] = []
         indices: list[tuple[int, ...]] = []

@@ -131,7 +131,7 @@ def read_frame(path: str | Path, *, sep: str | None = None) -> pd.DataFrame:
     found = sniff_format(path)
     if found is not None and found.kind == "csv":
         separator = found.sep if sep is None else sep
-        if not isinstance(separator, str) or len(separator) != 1 or separator in "\"\r\n":
+        if not isinstance(separator, str) or len(separator) != 1 or separator in '"\r\n':
             raise InvalidInputError(f"sep must be a single character other than a quote or newline, got {sep!r}.")
         text = _read_text(path, compressed=found.compressed)
         header = _check_csv_shape(path, text, separator)

@@ -35,7 +35,6 @@ def first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
-
 def check_model_file(path: str | Path) -> Path:
     """``path`` as a Path to an existing, non-empty file."""
     path = Path(check_path(path, "path"))
@@ -133,4 +132,3 @@ def detect_model_format(path: str | Path) -> str:
         "a torch.save state dict (.pt/.pth, with model_class), torch.export (.pt2), skops (.skops), "
         "and, only when trusted, pickle/joblib (.pkl/.pickle/.joblib)."
     )
-

@@ -18,14 +18,18 @@ from typing import Any
 from ..exceptions import UnsafeFileError
 from ._model_format import zip_names
 
-__all__ = ["PICKLE_SCAN_BYTES", "TRUST_HINT", "pickle_imports", "refuse_pickle", "torch_allowed_globals",
-           "torch_pickle_bytes"]
+__all__ = [
+    "PICKLE_SCAN_BYTES",
+    "TRUST_HINT",
+    "pickle_imports",
+    "refuse_pickle",
+    "torch_allowed_globals",
+    "torch_pickle_bytes",
+]
 
 # Bytes of a pickle read for the names it imports (for error messages only).
 PICKLE_SCAN_BYTES = 16 * 2**20
-TRUST_HINT = (
-    "Pass trust_model=True (--trust-model on the command line) only for a file you made or fully trust"
-)
+TRUST_HINT = "Pass trust_model=True (--trust-model on the command line) only for a file you made or fully trust"
 
 
 def pickle_imports(data: bytes, limit: int = 8) -> list[str]:

@@ -50,9 +50,7 @@ from ._torch_loaders import load_torch_export, load_torch_save, load_torchscript
 __all__ = ["MODEL_FORMATS", "detect_model_format", "load_model", "read_model"]
 
 
-def read_model(
-    path: str | Path, *, trust_model: bool = False, model_class: str | type | None = None
-) -> Any:
+def read_model(path: str | Path, *, trust_model: bool = False, model_class: str | type | None = None) -> Any:
     """Read the model object stored in a file (see the module docstring for the formats).
 
     Parameters

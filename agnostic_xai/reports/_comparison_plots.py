@@ -107,7 +107,9 @@ def plot_curves(comparison: Comparison, metric: str = "deletion_auc", ax: Axes |
     for name, (values, auc) in curves.items():
         mean = np.nanmean(values, axis=0) if values.ndim == 2 else values
         fraction = np.linspace(0.0, 1.0, mean.shape[0])
-        ax.plot(fraction, mean, marker="o", markersize=2.5, linewidth=1.4, label=literal_text(f"{name} (AUC {auc:.3g})"))
+        ax.plot(
+            fraction, mean, marker="o", markersize=2.5, linewidth=1.4, label=literal_text(f"{name} (AUC {auc:.3g})")
+        )
     higher = comparison.higher_is_better(metric)
     ax.set_xlabel(_curve_label(metric))
     ax.set_ylabel(literal_text(f"mean model output ({comparison.config.get('output', 'output')})"))

@@ -44,7 +44,9 @@ def summary_section(content: ReportContent) -> str:
         f"seed {escape(overview.get('seed'))}",
     ]
     if overview.get("n_groups"):
-        facts.insert(1, f"{escape(overview['n_groups'])} feature groups of {escape(overview.get('n_features'))} columns")
+        facts.insert(
+            1, f"{escape(overview['n_groups'])} feature groups of {escape(overview.get('n_features'))} columns"
+        )
     for name, value in (overview.get("model_score") or {}).items():
         facts.append(f"model {escape(name)} {escape(format_number(value))}")
     items = "".join(f"<li>{escape(sentence)}</li>" for sentence in content.headline)
@@ -140,7 +142,8 @@ def failures_section(content: ReportContent) -> str:
     keys = ("explainer", "metric", "stage", "error", "message")
     head = "".join(f"<th>{k}</th>" for k in keys)
     lines = "".join(
-        "<tr>" + "".join(f'<td class="text">{escape(f.get(k, ""))}</td>' for k in keys) + "</tr>" for f in content.failures
+        "<tr>" + "".join(f'<td class="text">{escape(f.get(k, ""))}</td>' for k in keys) + "</tr>"
+        for f in content.failures
     )
     return (
         f'<section id="failures"><h2>Failures</h2><p>{content.n_failed} failed, {content.n_skipped} skipped.</p>'
