@@ -32,11 +32,9 @@ from ._removal_utils import (
     masked_outputs,
     masked_values,
     random_subsets,
-    resolve_count,
-    rowwise_pearson,
-    rowwise_spearman,
 )
 from ._rng import row_random
+from .ranking import resolve_count, rowwise_pearson, rowwise_spearman
 
 __all__ = [
     "faithfulness_correlation",

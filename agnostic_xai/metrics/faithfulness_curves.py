@@ -41,8 +41,8 @@ from ._removal_utils import (
     expand_masks,
     explained_output,
     masked_values,
-    rank_players,
 )
+from .ranking import rank_players
 
 __all__ = [
     "deletion_curve",

@@ -20,13 +20,14 @@ from typing import Any
 
 import numpy as np
 
+from .._shapley import MAX_EXACT_FEATURES, exact_budget_message
 from .._validation import check_int
 from ..adapters import Adapter
 from ..attribution import Attribution
-from .._shapley import MAX_EXACT_FEATURES, exact_budget_message
 from ..exceptions import BudgetError, InvalidInputError
-from .agreement import feature_agreement, resolve_k, rowwise_pearson
+from .agreement import feature_agreement
 from .base import Metric
+from .ranking import resolve_k, rowwise_pearson
 
 __all__ = ["ShapleyError", "ShapleyCorrelation", "ShapleyTopK", "shapley_error", "shapley_correlation", "shapley_topk"]
 

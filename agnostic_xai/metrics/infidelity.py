@@ -60,12 +60,12 @@ from ._removal_utils import (
     RemovalMetric,
     check_positive_float,
     check_positive_int,
-    explained_output,
     expand_masks,
+    explained_output,
     random_subsets,
-    resolve_count,
 )
 from ._rng import RowRandom, row_random
+from .ranking import resolve_count
 
 __all__ = [
     "PERTURBATIONS",

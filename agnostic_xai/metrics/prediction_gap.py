@@ -49,11 +49,9 @@ from ._removal_utils import (
     check_positive_int,
     expand_masks,
     explained_output,
-    rank_players,
-    resolve_count,
-    top_k_masks,
 )
 from ._rng import row_random
+from .ranking import resolve_count, top_k_mask
 
 __all__ = ["prediction_gap", "PGI", "PGU", "PERTURBATIONS"]
 
@@ -112,7 +110,7 @@ def prediction_gap(
     # PGU needs at least one player outside the top k.
     count = resolve_count(k, m, "k", upper=m if important else m - 1)
     n_perturbations = check_positive_int(n_perturbations, "n_perturbations")
-    top = top_k_masks(rank_players(attributions, by="absolute"), count)
+    top = top_k_mask(attributions, count)
     columns = expand_masks(top if important else ~top, groups)
     kind = resolve_kind(perturbation, PERTURBATIONS, "prediction_gap")
     if column_types is None:

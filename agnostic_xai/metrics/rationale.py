@@ -31,9 +31,8 @@ from ._removal_utils import (
     expand_masks,
     explained_output,
     masked_values,
-    n_from_fraction,
-    rank_players,
 )
+from .ranking import n_from_fraction, rank_players
 
 __all__ = ["rationale_drops", "comprehensiveness", "sufficiency", "Comprehensiveness", "Sufficiency"]
 

@@ -21,8 +21,8 @@ from .._params import child_seeds, clone
 from ..adapters import Adapter, wrap
 from ..attribution import Attribution
 from ..exceptions import IncompatibleModelError, InvalidInputError
-from .agreement import rowwise_spearman
 from .base import Metric
+from .ranking import rowwise_spearman
 from .stability import _check_explainer
 
 __all__ = ["RandomizationSanity", "explanation_similarity", "parameterized_layers"]

@@ -17,8 +17,8 @@ the attribution) and costs what the explainer costs, times the number of re-runs
 
 from __future__ import annotations
 
-from itertools import combinations
 from collections.abc import Mapping
+from itertools import combinations
 from typing import Any
 
 import numpy as np
@@ -30,11 +30,11 @@ from ..attribution import Attribution
 from ..columns import ColumnTypes, perturb
 from ..exceptions import InvalidInputError, NotFittedError
 from ._perturbation import column_types_of, flip_probability_of, resolve_kind
-from .agreement import resolve_k, rowwise_spearman, top_k_mask
 from ._rng import row_random
 from .base import Metric
-from .relative_stability import norm_order as _norm_order
+from .ranking import resolve_k, rowwise_spearman, top_k_mask
 from .relative_stability import check_values, relative_input_stability
+from .relative_stability import norm_order as _norm_order
 
 __all__ = [
     "MaxSensitivity",
