@@ -197,6 +197,14 @@ class RemovalMetric(FaithfulnessMetric):
         ctx = self._context(attribution, adapter)
         return ctx, reference_set(self.removal, background, self.baseline, n_features=ctx.X.shape[1])
 
+    def _inputs(
+        self, attribution: Attribution, adapter: Adapter | None, background: np.ndarray | None
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """``(adapter, X, values, target, reference)`` and ``groups``: the inputs of a removal function."""
+        assert adapter is not None and background is not None  # requires_model and requires_background
+        ctx, reference = self._removal_inputs(attribution, adapter, background)
+        return (adapter, ctx.X, ctx.values, ctx.target, reference), {"groups": attribution.groups}
+
 
 def check_positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
     """Validate an int parameter ``>= minimum``."""

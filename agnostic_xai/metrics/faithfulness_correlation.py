@@ -21,7 +21,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..adapters.base import Adapter
-from ..attribution import Attribution
 from ..exceptions import InvalidInputError
 from ..groups import FeatureGroups
 from ._removal_utils import (
@@ -192,6 +191,8 @@ class FaithfulnessCorrelation(RemovalMetric):
     """
 
     name: ClassVar[str] = "faithfulness_correlation"
+    function = faithfulness_correlation
+    config = ("n_subsets", "subset_size", "random_state")
 
     def __init__(
         self,
@@ -207,22 +208,6 @@ class FaithfulnessCorrelation(RemovalMetric):
         self.subset_size = subset_size
         self.random_state = random_state
 
-    def _score(
-        self, attribution: Attribution, adapter: Adapter, background: np.ndarray, explainer: Any
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        ctx, reference = self._removal_inputs(attribution, adapter, background)
-        return faithfulness_correlation(
-            adapter,
-            ctx.X,
-            ctx.values,
-            ctx.target,
-            reference,
-            groups=attribution.groups,
-            n_subsets=self.n_subsets,
-            subset_size=self.subset_size,
-            random_state=self.random_state,
-        )
-
 
 class FaithfulnessEstimate(RemovalMetric):
     """Pearson correlation of attributions and single-player output drops (higher is better).
@@ -236,12 +221,7 @@ class FaithfulnessEstimate(RemovalMetric):
     """
 
     name: ClassVar[str] = "faithfulness_estimate"
-
-    def _score(
-        self, attribution: Attribution, adapter: Adapter, background: np.ndarray, explainer: Any
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        ctx, reference = self._removal_inputs(attribution, adapter, background)
-        return faithfulness_estimate(adapter, ctx.X, ctx.values, ctx.target, reference, groups=attribution.groups)
+    function = faithfulness_estimate
 
 
 class Monotonicity(RemovalMetric):
@@ -256,9 +236,4 @@ class Monotonicity(RemovalMetric):
     """
 
     name: ClassVar[str] = "monotonicity"
-
-    def _score(
-        self, attribution: Attribution, adapter: Adapter, background: np.ndarray, explainer: Any
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        ctx, reference = self._removal_inputs(attribution, adapter, background)
-        return monotonicity(adapter, ctx.X, ctx.values, ctx.target, reference, groups=attribution.groups)
+    function = monotonicity

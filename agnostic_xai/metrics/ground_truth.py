@@ -92,6 +92,13 @@ class _ShapleyMetric(Metric):
     requires_model = True
     requires_background = True
 
+    def _inputs(
+        self, attribution: Attribution, adapter: Adapter | None, background: np.ndarray | None
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The estimate's values and the exact values of the same rows."""
+        assert adapter is not None and background is not None  # requires_model and requires_background
+        return (attribution.values, self._exact(attribution, adapter, background).values), {}
+
     def _exact(self, attribution: Attribution, adapter: Adapter, background: np.ndarray) -> Attribution:
         """The exact Shapley values for ``attribution``'s rows: the given reference, or enumerated."""
         if attribution.output != adapter.output:
@@ -159,17 +166,12 @@ class ShapleyError(_ShapleyMetric):
     """
 
     name = "shapley_error"
+    function = shapley_error
     higher_is_better = False
 
     def __init__(self, max_features: int = MAX_EXACT_FEATURES, reference: Attribution | None = None) -> None:
         self.max_features = max_features
         self.reference = reference
-
-    def _score(
-        self, attribution: Attribution, adapter: Adapter | None, background: np.ndarray | None, explainer: Any
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        exact = self._exact(attribution, adapter, background)
-        return shapley_error(attribution.values, exact.values), {}
 
 
 class ShapleyCorrelation(_ShapleyMetric):
@@ -183,17 +185,12 @@ class ShapleyCorrelation(_ShapleyMetric):
     """
 
     name = "shapley_correlation"
+    function = shapley_correlation
     higher_is_better = True
 
     def __init__(self, max_features: int = MAX_EXACT_FEATURES, reference: Attribution | None = None) -> None:
         self.max_features = max_features
         self.reference = reference
-
-    def _score(
-        self, attribution: Attribution, adapter: Adapter | None, background: np.ndarray | None, explainer: Any
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        exact = self._exact(attribution, adapter, background)
-        return shapley_correlation(attribution.values, exact.values), {}
 
 
 class ShapleyTopK(_ShapleyMetric):
@@ -209,6 +206,8 @@ class ShapleyTopK(_ShapleyMetric):
     """
 
     name = "shapley_topk"
+    function = shapley_topk
+    config = ("k",)
     higher_is_better = True
 
     def __init__(self, k: int | float | None = None, max_features: int = MAX_EXACT_FEATURES, reference: Attribution | None = None) -> None:
@@ -216,9 +215,8 @@ class ShapleyTopK(_ShapleyMetric):
         self.max_features = max_features
         self.reference = reference
 
-    def _score(
-        self, attribution: Attribution, adapter: Adapter | None, background: np.ndarray | None, explainer: Any
-    ) -> tuple[np.ndarray, dict[str, Any]]:
+    def _inputs(
+        self, attribution: Attribution, adapter: Adapter | None, background: np.ndarray | None
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         resolve_k(self.k, attribution.n_features)  # fail before the enumeration, not after
-        exact = self._exact(attribution, adapter, background)
-        return shapley_topk(attribution.values, exact.values, self.k), {}
+        return super()._inputs(attribution, adapter, background)

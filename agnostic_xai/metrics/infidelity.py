@@ -296,6 +296,8 @@ class Infidelity(RemovalMetric):
     """
 
     name: ClassVar[str] = "infidelity"
+    function = infidelity
+    config = ("perturbation", "noise_scale", "subset_size", "n_perturbations", "normalize", "random_state")
     higher_is_better: ClassVar[bool] = False
 
     def __init__(
@@ -322,9 +324,10 @@ class Infidelity(RemovalMetric):
         self.column_types = column_types
         self.random_state = random_state
 
-    def _score(
-        self, attribution: Attribution, adapter: Adapter, background: np.ndarray, explainer: Any
-    ) -> tuple[np.ndarray, dict[str, Any]]:
+    def _inputs(
+        self, attribution: Attribution, adapter: Adapter | None, background: np.ndarray | None
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        assert adapter is not None and background is not None  # requires_model and requires_background
         types = None
         if self.perturbation == "removal":
             ctx, reference = self._removal_inputs(attribution, adapter, background)
@@ -333,21 +336,9 @@ class Infidelity(RemovalMetric):
             if self.perturbation in ("tabular", "openxai"):
                 types = column_types_of(attribution, background, self.column_types, self.name)
         flips = flip_probability_of(self.flip_probability, check_positive_float(self.noise_scale, "noise_scale"))
-        scores, extras = infidelity(
-            adapter,
-            ctx.X,
-            ctx.values,
-            ctx.target,
-            background,
-            groups=attribution.groups,
-            perturbation=self.perturbation,
-            noise_scale=self.noise_scale,
-            subset_size=self.subset_size,
-            reference=reference,
-            n_perturbations=self.n_perturbations,
-            normalize=self.normalize,
-            random_state=self.random_state,
-            column_types=types,
-            flip_probability=flips,
-        )
-        return scores, extras if types is None else {**extras, "column_types": types.to_dict()}
+        inputs = {"groups": attribution.groups, "reference": reference, "column_types": types, "flip_probability": flips}
+        return (adapter, ctx.X, ctx.values, ctx.target, background), inputs
+
+    def _extras(self, extras: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+        types = inputs["column_types"]
+        return extras if types is None else {**extras, "column_types": types.to_dict()}

@@ -128,6 +128,8 @@ def prediction_gap(
 class _PredictionGap(FaithfulnessMetric):
     _important: ClassVar[bool] = True
     draws: ClassVar[str] = "prediction_gap"  # PGI and PGU perturb with the same noise
+    function = prediction_gap
+    config = ("k", "n_perturbations", "random_state", "perturbation")
 
     def __init__(
         self,
@@ -148,29 +150,24 @@ class _PredictionGap(FaithfulnessMetric):
         self.column_types = column_types
         self.random_state = random_state
 
-    def _score(
-        self, attribution: Attribution, adapter: Adapter, background: np.ndarray, explainer: Any
-    ) -> tuple[np.ndarray, dict[str, Any]]:
+    def _inputs(
+        self, attribution: Attribution, adapter: Adapter | None, background: np.ndarray | None
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        assert adapter is not None and background is not None  # requires_model and requires_background
         ctx = self._context(attribution, adapter)
         kind = resolve_kind(self.perturbation, PERTURBATIONS, self.name)
         noise_scale = check_positive_float(self.noise_scale, "noise_scale")
         types = column_types_of(attribution, background, self.column_types, self.name)
-        scores, extras = prediction_gap(
-            adapter,
-            ctx.X,
-            ctx.values,
-            ctx.target,
-            noise_scale_of(kind, background, noise_scale),
-            groups=attribution.groups,
-            k=self.k,
-            important=self._important,
-            n_perturbations=self.n_perturbations,
-            random_state=self.random_state,
-            column_types=types,
-            perturbation=self.perturbation,
-            flip_probability=flip_probability_of(self.flip_probability, noise_scale),
-        )
-        return scores, {**extras, "column_types": types.to_dict()}
+        inputs = {
+            "groups": attribution.groups,
+            "important": self._important,
+            "column_types": types,
+            "flip_probability": flip_probability_of(self.flip_probability, noise_scale),
+        }
+        return (adapter, ctx.X, ctx.values, ctx.target, noise_scale_of(kind, background, noise_scale)), inputs
+
+    def _extras(self, extras: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+        return {**extras, "column_types": inputs["column_types"].to_dict()}
 
 
 class PGI(_PredictionGap):
