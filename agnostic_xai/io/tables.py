@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._checks import check_int
 from .._validation import check_path
 from ..exceptions import InvalidInputError
 from ..groups import FeatureGroups
@@ -342,8 +343,7 @@ class TableEncoder:
     def _check_params(self) -> None:
         if self.impute is not None and self.impute not in IMPUTE_STRATEGIES:
             raise InvalidInputError(f"impute must be one of {IMPUTE_STRATEGIES} or None, got {self.impute!r}.")
-        if isinstance(self.max_levels, bool) or not isinstance(self.max_levels, (int, np.integer)) or self.max_levels < 1:
-            raise InvalidInputError(f"max_levels must be a positive int, got {self.max_levels!r}.")
+        check_int(self.max_levels, "max_levels", minimum=1)
         if self.columns is not None and isinstance(self.columns, str):
             raise InvalidInputError("columns must be a list of column names, not a single string.")
 

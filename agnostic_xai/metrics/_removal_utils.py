@@ -9,7 +9,6 @@ Everything here is private to :mod:`agnostic_xai.metrics`.
 
 from __future__ import annotations
 
-import math
 import numbers
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -27,8 +26,6 @@ from .base import Metric
 __all__ = [
     "expand_masks",
     "check_fractions",
-    "check_positive_int",
-    "check_positive_float",
     "random_subsets",
     "explained_output",
     "masked_values",
@@ -204,17 +201,3 @@ class RemovalMetric(FaithfulnessMetric):
         assert adapter is not None and background is not None  # requires_model and requires_background
         ctx, reference = self._removal_inputs(attribution, adapter, background)
         return (adapter, ctx.X, ctx.values, ctx.target, reference), {"groups": attribution.groups}
-
-
-def check_positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
-    """Validate an int parameter ``>= minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise InvalidInputError(f"{name} must be an int >= {minimum}, got {value!r}.")
-    return int(value)
-
-
-def check_positive_float(value: Any, name: str) -> float:
-    """Validate a finite float parameter ``> 0``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (0.0 < float(value) < math.inf):
-        raise InvalidInputError(f"{name} must be a positive finite number, got {value!r}.")
-    return float(value)

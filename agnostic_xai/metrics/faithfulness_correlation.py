@@ -20,12 +20,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._checks import check_int
 from ..adapters.base import Adapter
 from ..exceptions import InvalidInputError
 from ..groups import FeatureGroups
 from ._removal_utils import (
     RemovalMetric,
-    check_positive_int,
     expand_masks,
     explained_output,
     masked_outputs,
@@ -95,7 +95,7 @@ def faithfulness_correlation(
     """
     n, m = attributions.shape
     _check_players(m, "faithfulness_correlation")
-    n_subsets = check_positive_int(n_subsets, "n_subsets", minimum=2)
+    n_subsets = check_int(n_subsets, "n_subsets", minimum=2)
     size = resolve_count(subset_size, m, "subset_size", upper=m - 1)
     subsets = random_subsets(row_random(random_state, n), n, n_subsets, m, size)
     masks = expand_masks(~subsets, groups)

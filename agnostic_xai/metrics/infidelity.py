@@ -50,6 +50,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._checks import check_float, check_int
 from ..adapters.base import Adapter
 from ..attribution import Attribution
 from ..columns import ColumnTypes, perturb
@@ -58,8 +59,6 @@ from ..groups import FeatureGroups
 from ._perturbation import column_types_of, flip_probability_of, noise_scale_of
 from ._removal_utils import (
     RemovalMetric,
-    check_positive_float,
-    check_positive_int,
     expand_masks,
     explained_output,
     random_subsets,
@@ -227,7 +226,7 @@ def infidelity(
     """
     if perturbation not in PERTURBATIONS:
         raise InvalidInputError(f"Unknown perturbation {perturbation!r}; choose one of {PERTURBATIONS}.")
-    n_perturbations = check_positive_int(n_perturbations, "n_perturbations")
+    n_perturbations = check_int(n_perturbations, "n_perturbations", minimum=1)
     rng = row_random(random_state, X.shape[0])  # one stream per row: common random numbers
     m = X.shape[1] if groups is None else groups.n_groups
     if perturbation != "removal":
@@ -237,7 +236,8 @@ def infidelity(
                 "group: use perturbation='removal', which removes groups as a unit, or explain ungrouped columns."
             )
         kind = _KINDS[perturbation]
-        scale = noise_scale_of(kind, background, check_positive_float(noise_scale, "noise_scale"))
+        noise_scale = check_float(noise_scale, "noise_scale", minimum=0.0, strict=True, kind="a positive finite number")
+        scale = noise_scale_of(kind, background, noise_scale)
         if kind == "continuous":
             perturbations, perturbed = gaussian_perturbations(rng, X, scale, n_perturbations)
         else:
@@ -335,7 +335,8 @@ class Infidelity(RemovalMetric):
             ctx, reference = self._context(attribution, adapter), None
             if self.perturbation in ("tabular", "openxai"):
                 types = column_types_of(attribution, background, self.column_types, self.name)
-        flips = flip_probability_of(self.flip_probability, check_positive_float(self.noise_scale, "noise_scale"))
+        noise_scale = check_float(self.noise_scale, "noise_scale", minimum=0.0, strict=True, kind="a positive finite number")
+        flips = flip_probability_of(self.flip_probability, noise_scale)
         inputs = {"groups": attribution.groups, "reference": reference, "column_types": types, "flip_probability": flips}
         return (adapter, ctx.X, ctx.values, ctx.target, background), inputs
 

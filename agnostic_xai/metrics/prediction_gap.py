@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._checks import check_float, check_int
 from ..adapters.base import Adapter
 from ..attribution import Attribution
 from ..columns import ColumnTypes, perturb
@@ -45,8 +46,6 @@ from ..groups import FeatureGroups
 from ._perturbation import column_types_of, flip_probability_of, noise_scale_of, resolve_kind
 from ._removal_utils import (
     FaithfulnessMetric,
-    check_positive_float,
-    check_positive_int,
     expand_masks,
     explained_output,
 )
@@ -109,7 +108,7 @@ def prediction_gap(
     d = X.shape[1]
     # PGU needs at least one player outside the top k.
     count = resolve_count(k, m, "k", upper=m if important else m - 1)
-    n_perturbations = check_positive_int(n_perturbations, "n_perturbations")
+    n_perturbations = check_int(n_perturbations, "n_perturbations", minimum=1)
     top = top_k_mask(attributions, count)
     columns = expand_masks(top if important else ~top, groups)
     kind = resolve_kind(perturbation, PERTURBATIONS, "prediction_gap")
@@ -156,7 +155,7 @@ class _PredictionGap(FaithfulnessMetric):
         assert adapter is not None and background is not None  # requires_model and requires_background
         ctx = self._context(attribution, adapter)
         kind = resolve_kind(self.perturbation, PERTURBATIONS, self.name)
-        noise_scale = check_positive_float(self.noise_scale, "noise_scale")
+        noise_scale = check_float(self.noise_scale, "noise_scale", minimum=0.0, strict=True, kind="a positive finite number")
         types = column_types_of(attribution, background, self.column_types, self.name)
         inputs = {
             "groups": attribution.groups,

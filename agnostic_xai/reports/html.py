@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .._checks import check_int
 from ..exceptions import AgnosticXAIError, InvalidInputError
 from . import plots
-from .terminal import KEY_METRICS
 from ._files import atomic_write_text, check_path
 from .content import ReportContent, SummaryColumn, format_number, report_content
+from .terminal import KEY_METRICS
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -382,8 +383,7 @@ def render_html(
 
     if not isinstance(comparison, Comparison):
         raise InvalidInputError(f"write_html needs a Comparison, got {type(comparison).__name__}.")
-    if isinstance(max_plots, bool) or not isinstance(max_plots, (int, np.integer)) or max_plots < 0:
-        raise InvalidInputError(f"max_plots must be a non-negative int, got {max_plots!r}.")
+    check_int(max_plots, "max_plots", minimum=0)
     if isinstance(rows_to_show, (int, np.integer)):
         rows_to_show = (rows_to_show,)
     n_rows = int(comparison.config.get("n_rows", 0))

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .._checks import check_int
 from ..attribution import Attribution
 from ..exceptions import InvalidInputError, NotFittedError, UnknownNameError
 
@@ -70,12 +71,6 @@ def _check_attribution(attribution: Any) -> Attribution:
     if not isinstance(attribution, Attribution):
         raise InvalidInputError(f"Expected an Attribution, got {type(attribution).__name__}.")
     return attribution
-
-
-def _check_count(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InvalidInputError(f"{name} must be a positive int, got {value!r}.")
-    return int(value)
 
 
 def _check_metric(comparison: Comparison, metric: str) -> None:
@@ -256,7 +251,7 @@ def plot_global_importance(comparison: Comparison, top: int | None = None, ax: A
     shares = frame.div(totals.where(totals > 0, 1.0), axis=1)
     order = shares.mean(axis=1).sort_values(ascending=False, kind="stable").index
     if top is not None:
-        order = order[: _check_count(top, "top")]
+        order = order[: check_int(top, "top", minimum=1)]
     shares = shares.loc[order]
     n_features, n_explainers = shares.shape
     ax = _axes(ax, (6.4, 1.0 + 0.18 * n_features * max(n_explainers, 2)))
@@ -323,7 +318,7 @@ def plot_beeswarm(
         One scatter collection per feature shown.
     """
     attribution = _check_attribution(attribution)
-    max_features = _check_count(max_features, "max_features")
+    max_features = check_int(max_features, "max_features", minimum=1)
     import matplotlib as mpl
 
     values = attribution.values
@@ -418,7 +413,7 @@ def plot_waterfall(attribution: Attribution, row: int, max_features: int = 10, a
         One bar per feature shown, plus one for "other" when features were collapsed.
     """
     attribution = _check_attribution(attribution)
-    max_features = _check_count(max_features, "max_features")
+    max_features = check_int(max_features, "max_features", minimum=1)
     n = attribution.n_rows
     if isinstance(row, bool) or not isinstance(row, (int, np.integer)) or not -n <= row < n:
         raise InvalidInputError(f"row must be an int index into the {n} explained rows, got {row!r}.")
