@@ -415,7 +415,8 @@ class SmoothGrad(_GradientExplainer):
 
     def _fit(self) -> None:
         check_int(self.n_samples, "n_samples", minimum=2)
-        self.noise_scale_ = check_float(self.noise, "noise", minimum=0.0, kind="a non-negative finite number") * self.background_.std(axis=0)
+        noise = check_float(self.noise, "noise", minimum=0.0, kind="a non-negative finite number")
+        self.noise_scale_ = noise * self.background_.std(axis=0)
 
     def _explain(self, X: np.ndarray, target: np.ndarray) -> Explanation:
         adapter = self.adapter_

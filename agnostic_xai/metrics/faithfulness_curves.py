@@ -187,7 +187,10 @@ def insertion_auc(
     *,
     groups: FeatureGroups | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Area under each row's insertion curve (:func:`curve_auc` of :func:`insertion_curve`); extras as :func:`deletion_auc`."""
+    """Area under each row's insertion curve (:func:`curve_auc` of :func:`insertion_curve`).
+
+    Returns scores and extras as :func:`deletion_auc`.
+    """
     curves, order = insertion_curve(adapter, X, attributions, target, reference, groups=groups)
     return curve_auc(curves), {"curves": curves, "order": order}
 

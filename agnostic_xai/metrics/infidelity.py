@@ -335,9 +335,13 @@ class Infidelity(RemovalMetric):
             ctx, reference = self._context(attribution, adapter), None
             if self.perturbation in ("tabular", "openxai"):
                 types = column_types_of(attribution, background, self.column_types, self.name)
-        noise_scale = check_float(self.noise_scale, "noise_scale", minimum=0.0, strict=True, kind="a positive finite number")
+        noise_scale = check_float(
+            self.noise_scale, "noise_scale", minimum=0.0, strict=True, kind="a positive finite number"
+        )
         flips = flip_probability_of(self.flip_probability, noise_scale)
-        inputs = {"groups": attribution.groups, "reference": reference, "column_types": types, "flip_probability": flips}
+        inputs = {
+            "groups": attribution.groups, "reference": reference, "column_types": types, "flip_probability": flips
+        }
         return (adapter, ctx.X, ctx.values, ctx.target, background), inputs
 
     def _extras(self, extras: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:

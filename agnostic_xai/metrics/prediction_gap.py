@@ -155,7 +155,9 @@ class _PredictionGap(FaithfulnessMetric):
         assert adapter is not None and background is not None  # requires_model and requires_background
         ctx = self._context(attribution, adapter)
         kind = resolve_kind(self.perturbation, PERTURBATIONS, self.name)
-        noise_scale = check_float(self.noise_scale, "noise_scale", minimum=0.0, strict=True, kind="a positive finite number")
+        noise_scale = check_float(
+            self.noise_scale, "noise_scale", minimum=0.0, strict=True, kind="a positive finite number"
+        )
         types = column_types_of(attribution, background, self.column_types, self.name)
         inputs = {
             "groups": attribution.groups,

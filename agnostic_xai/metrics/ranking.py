@@ -151,5 +151,8 @@ def rowwise_pearson(a: Any, b: Any) -> np.ndarray:
 
 
 def rowwise_spearman(a: Any, b: Any) -> np.ndarray:
-    """Spearman correlation per row: Pearson of average ranks (as :func:`scipy.stats.spearmanr`); NaN where a row is constant."""
+    """Spearman correlation per row: Pearson of average ranks (as :func:`scipy.stats.spearmanr`).
+
+    NaN where a row is constant (all its values tie).
+    """
     return rowwise_pearson(rankdata(a, axis=-1), rankdata(b, axis=-1))

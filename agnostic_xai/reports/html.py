@@ -389,9 +389,7 @@ def render_html(
     n_rows = int(comparison.config.get("n_rows", 0))
     rows = []
     for row in rows_to_show:
-        if isinstance(row, bool) or not isinstance(row, (int, np.integer)) or not 0 <= row < n_rows:
-            raise InvalidInputError(f"rows_to_show must hold row indices below {n_rows}, got {row!r}.")
-        rows.append(int(row))
+        rows.append(check_int(row, "rows_to_show", minimum=0, maximum=n_rows - 1, kind=f"row indices below {n_rows}"))
     content = report_content(comparison, title=title, **content_options)
     # The same (seeded) intervals as the table's.
     summary = comparison.summary(confidence=content.confidence, n_resamples=content.n_resamples, marked=False)

@@ -415,9 +415,7 @@ def plot_waterfall(attribution: Attribution, row: int, max_features: int = 10, a
     attribution = _check_attribution(attribution)
     max_features = check_int(max_features, "max_features", minimum=1)
     n = attribution.n_rows
-    if isinstance(row, bool) or not isinstance(row, (int, np.integer)) or not -n <= row < n:
-        raise InvalidInputError(f"row must be an int index into the {n} explained rows, got {row!r}.")
-    row = int(row) % n
+    row = check_int(row, "row", minimum=-n, maximum=n - 1, kind=f"an int index into the {n} explained rows") % n
     phi = attribution.values[row]
     base = float(attribution.base_values[row])
     order = np.argsort(-np.abs(phi), kind="stable")
@@ -491,8 +489,7 @@ def _resolve_tree(obj: Any, output: int | None) -> tuple[Any, float | None, Sequ
                 f"The surrogate has {len(trees)} trees, one per model output; pass output=<index> to choose one."
             )
         output = 0
-    if isinstance(output, bool) or not isinstance(output, (int, np.integer)) or not 0 <= output < len(trees):
-        raise InvalidInputError(f"output must be an index below {len(trees)}, got {output!r}.")
+    check_int(output, "output", minimum=0, maximum=len(trees) - 1, kind=f"an index below {len(trees)}")
     score = None
     if fidelity is not None:
         fidelity = np.atleast_1d(np.asarray(fidelity, dtype=float))
