@@ -14,7 +14,7 @@ import inspect
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -72,16 +72,50 @@ def _int_kind(minimum: int | None, maximum: int | None) -> str:
     return f"an int{' ' + bounds if bounds else ''}"
 
 
+@overload
 def check_int(
-    value: Any, name: str, *, minimum: int | None = None, maximum: int | None = None, allow_none: bool = False
+    value: Any,
+    name: str,
+    *,
+    minimum: int | None = ...,
+    maximum: int | None = ...,
+    allow_none: Literal[False] = ...,
+    kind: str | None = ...,
+) -> int: ...
+
+
+@overload
+def check_int(
+    value: Any,
+    name: str,
+    *,
+    minimum: int | None = ...,
+    maximum: int | None = ...,
+    allow_none: bool,
+    kind: str | None = ...,
+) -> int | None: ...
+
+
+def check_int(
+    value: Any,
+    name: str,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    allow_none: bool = False,
+    kind: str | None = None,
 ) -> int | None:
     """``value`` as a Python int within ``[minimum, maximum]`` (None passes with ``allow_none``).
 
     bool is refused although it is an int subclass: ``n_jobs=True`` is a mistake, not 1.
+    A wrong type is an :class:`InvalidTypeError`, a value out of range an
+    :class:`InvalidInputError`. ``kind`` replaces the generic description in messages
+    ("a positive int, 'auto' or None") where the argument also takes other values.
     """
     if value is None and allow_none:
         return None
-    kind = _int_kind(minimum, maximum) + (" or None" if allow_none else "")
+    if kind is None:
+        kind = _int_kind(minimum, maximum) + (" or None" if allow_none else "")
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise InvalidTypeError(f"{name} must be {kind}, got {shown(value)}.")
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):

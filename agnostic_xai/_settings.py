@@ -14,6 +14,7 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
+from ._checks import check_int
 from ._messages import quoted
 from .comparison.limits import check_time_limit
 from .exceptions import InvalidInputError
@@ -112,8 +113,13 @@ def check_registry_setting(value: Any, key: str, source: str) -> Any:
     return checked
 
 
-def _positive_int(value: Any, minimum: int = 1) -> bool:
-    return not isinstance(value, bool) and isinstance(value, int) and value >= minimum
+def _is_int(value: Any, minimum: int, optional: bool = False) -> bool:
+    """Whether :func:`~agnostic_xai._checks.check_int` accepts ``value`` (the caller words the refusal)."""
+    try:
+        check_int(value, "value", minimum=minimum, allow_none=optional)
+    except InvalidInputError:
+        return False
+    return True
 
 
 def check_settings(settings: Mapping[str, Any], source: str) -> dict[str, Any]:
@@ -138,11 +144,11 @@ def check_settings(settings: Mapping[str, Any], source: str) -> dict[str, Any]:
             checked[key] = check_registry_setting(value, key, source)
         elif key in ("rows", "background", "jobs", "row_chunk", "memory_limit", "max_model_rows"):
             optional = key in ("row_chunk", "memory_limit", "max_model_rows")
-            if not (value is None and optional) and not _positive_int(value):
+            if not _is_int(value, 1, optional):
                 raise _refuse(source, key, "a positive integer", value)
-        elif key == "seed" and not _positive_int(value, 0):
+        elif key == "seed" and not _is_int(value, 0):
             raise _refuse(source, key, "a non-negative integer", value)
-        elif key == "explain_class" and value is not None and not _positive_int(value, 0):
+        elif key == "explain_class" and not _is_int(value, 0, optional=True):
             raise _refuse(source, key, "an output index (a non-negative integer)", value)
         elif key == "groups" and not (isinstance(value, str) and value.strip()):
             raise _refuse(source, key, "'auto', 'none' or the path of a groups file", value)

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ._checks import check_int
 from ._masked import MaskedModel
 from ._validation import check_matrix, is_tensor, shown, tensor_to_array
 from .adapters.base import Adapter
@@ -57,9 +58,7 @@ def block_rows(max_rows: int | None, adapter: Adapter) -> int:
     if max_rows is None:
         device = getattr(adapter, "device", None)
         return DEFAULT_CUDA_MAX_ROWS if getattr(device, "type", "cpu") == "cuda" else DEFAULT_MAX_ROWS
-    if isinstance(max_rows, bool) or not isinstance(max_rows, (int, np.integer)) or max_rows < 1:
-        raise InvalidInputError(f"max_rows must be a positive int or None, got {max_rows!r}.")
-    return int(max_rows)
+    return check_int(max_rows, "max_rows", minimum=1, kind="a positive int or None")
 
 
 def reference_set(strategy: str, background: Any, baseline: Any = None, *, n_features: int | None = None) -> np.ndarray:

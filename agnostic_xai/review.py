@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._checks import check_int
 from ._messages import quoted
 from ._review_exact import EXACT_REFERENCES, above_exact_limit
 from ._validation import check_float, is_tensor, shown, tensor_to_array
@@ -136,8 +137,7 @@ class Policy:
         values: dict[str, Any] = {"explainer": data["explainer"], "reference": tuple(reference)}
         for key, value in thresholds.items():
             if key in ("agreement_k",):
-                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                    raise InvalidInputError(f"{source}: agreement_k must be a positive int, got {quoted(value)}.")
+                check_int(value, f"{source}: agreement_k", minimum=1)
             elif key == "beats_random_metric":
                 if not isinstance(value, str) or not value.strip():
                     raise InvalidInputError(

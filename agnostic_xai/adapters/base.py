@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._checks import check_int
 from .._threads import blas_single_threaded
 from .._validation import check_feature_names, check_matrix, check_target
 from ..exceptions import IncompatibleModelError, InvalidInputError, ModelOutputError
@@ -73,11 +74,10 @@ class Adapter(ABC):
             raise InvalidInputError(f"A regression model's output is 'raw'; {output!r} applies to classifiers.")
         if batch_size is None:
             batch_size = DEFAULT_BATCH_SIZE
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise InvalidInputError(f"batch_size must be a positive int, got {batch_size!r}.")
+        batch_size = check_int(batch_size, "batch_size", minimum=1)
         self.task = task
         self.output = output
-        self.batch_size = int(batch_size)
+        self.batch_size = batch_size
         self.feature_names = check_feature_names(feature_names, n_features)
         self._n_features = n_features if n_features is not None else (
             len(self.feature_names) if self.feature_names is not None else None

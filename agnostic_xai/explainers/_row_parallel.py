@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_int
 from ..exceptions import InvalidInputError
 
 __all__ = ["check_n_jobs", "map_row_chunks"]
@@ -21,8 +22,9 @@ __all__ = ["check_n_jobs", "map_row_chunks"]
 
 def check_n_jobs(n_jobs: Any) -> int:
     """``n_jobs`` as a positive int (``-1`` means every core)."""
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or (n_jobs < 1 and n_jobs != -1):
-        raise InvalidInputError(f"n_jobs must be a positive int or -1 (all cores), got {n_jobs!r}.")
+    kind = "a positive int or -1 (all cores)"
+    if check_int(n_jobs, "n_jobs", minimum=-1, kind=kind) == 0:
+        raise InvalidInputError(f"n_jobs must be {kind}, got 0.")
     if n_jobs == -1:
         import os
 

@@ -6,8 +6,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._checks import check_int
 from .._shapley import MAX_EXACT_FEATURES, check_exact_budget, enumerate_shapley
-from ..exceptions import InvalidInputError
 from ..removal import block_rows, reference_set
 from .base import Explainer, Explanation
 
@@ -84,8 +84,7 @@ class ExactShapley(Explainer):
 
     def _fit(self) -> None:
         value = self.max_features
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise InvalidInputError(f"max_features must be a positive int, got {value!r}.")
+        check_int(value, "max_features", minimum=1)
         block_rows(self.max_rows, self.adapter_)
         check_exact_budget(self.n_attributed_, int(self.max_features), grouped=self.groups_ is not None)
         self.reference_ = reference_set(

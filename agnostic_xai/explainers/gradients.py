@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from .._checks import check_float, check_int
 from ..exceptions import InvalidInputError, ModelOutputError, UnknownNameError
 from ..removal import reference_set
 from .base import Explainer, Explanation
@@ -42,21 +43,6 @@ QUADRATURE_METHODS = ("gauss_legendre", "trapezoid", "riemann_right", "riemann_m
 
 
 # ---------------------------------------------------------------------- parameter checks
-def _check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InvalidInputError(f"{name} must be an int >= {minimum}, got {value!r}.")
-    return int(value)
-
-
-def _check_non_negative_float(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise InvalidInputError(f"{name} must be a non-negative number, got {value!r}.")
-    value = float(value)
-    if not np.isfinite(value) or value < 0:
-        raise InvalidInputError(f"{name} must be a non-negative finite number, got {value!r}.")
-    return value
-
-
 def _baseline_row(baseline: Any, background: np.ndarray) -> np.ndarray:
     """The ``(1, d)`` reference row: the background mean when ``baseline`` is None."""
     if baseline is None:
@@ -86,7 +72,7 @@ def quadrature(method: str, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
     """
     if method not in QUADRATURE_METHODS:
         raise UnknownNameError(f"Unknown integration method {method!r}; choose one of {QUADRATURE_METHODS}.")
-    n_steps = _check_positive_int(n_steps, "n_steps", minimum=2 if method == "trapezoid" else 1)
+    n_steps = check_int(n_steps, "n_steps", minimum=2 if method == "trapezoid" else 1)
     if method == "gauss_legendre":
         nodes, weights = np.polynomial.legendre.leggauss(n_steps)
         return (nodes + 1.0) / 2.0, weights / 2.0
@@ -349,7 +335,7 @@ class ExpectedGradients(_GradientExplainer):
         self.random_state = random_state
 
     def _fit(self) -> None:
-        _check_positive_int(self.n_samples, "n_samples", minimum=2)
+        check_int(self.n_samples, "n_samples", minimum=2)
 
     def _explain(self, X: np.ndarray, target: np.ndarray) -> Explanation:
         adapter = self.adapter_
@@ -428,8 +414,9 @@ class SmoothGrad(_GradientExplainer):
         self.random_state = random_state
 
     def _fit(self) -> None:
-        _check_positive_int(self.n_samples, "n_samples", minimum=2)
-        self.noise_scale_ = _check_non_negative_float(self.noise, "noise") * self.background_.std(axis=0)
+        check_int(self.n_samples, "n_samples", minimum=2)
+        noise = check_float(self.noise, "noise", minimum=0.0, kind="a non-negative finite number")
+        self.noise_scale_ = noise * self.background_.std(axis=0)
 
     def _explain(self, X: np.ndarray, target: np.ndarray) -> Explanation:
         adapter = self.adapter_

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._checks import check_int
 from .._validation import check_float
 from ..exceptions import InvalidInputError
 from ._row_parallel import check_n_jobs, map_row_chunks
@@ -147,8 +148,7 @@ class Lime(Explainer):
 
     def _fit(self) -> None:
         n = self.n_samples
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-            raise InvalidInputError(f"n_samples must be an int of at least 2, got {n!r}.")
+        check_int(n, "n_samples", minimum=2, kind="an int of at least 2")
         check_float(self.kernel_width, "kernel_width", minimum=0.0, strict=True, allow_none=True,
                     kind="a positive number")
         if not isinstance(self.discretize_continuous, (bool, np.bool_)):

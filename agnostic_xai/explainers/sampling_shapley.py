@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from .._checks import check_int
 from .._masked import MaskedModel
 from ..exceptions import InvalidInputError
 from ..removal import block_rows, reference_set
@@ -125,8 +126,7 @@ class SamplingShapley(Explainer):
     # ------------------------------------------------------------------ fit
     def _fit(self) -> None:
         value = self.n_permutations
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 2:
-            raise InvalidInputError(f"n_permutations must be an int of at least 2, got {value!r}.")
+        check_int(value, "n_permutations", minimum=2, kind="an int of at least 2")
         block_rows(self.max_rows, self.adapter_)
         if self.n_permutations % 2:
             raise InvalidInputError(
@@ -144,8 +144,8 @@ class SamplingShapley(Explainer):
             if k != "auto":
                 raise InvalidInputError(f"background_per_permutation must be an int, 'auto' or None, got {k!r}.")
             k = min(r, 8)
-        elif isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise InvalidInputError(f"background_per_permutation must be a positive int, 'auto' or None, got {k!r}.")
+        else:
+            check_int(k, "background_per_permutation", minimum=1, kind="a positive int, 'auto' or None")
         self.k_ = int(min(k, r))
         # f(r) for every reference row: the walks' first coalition (the empty one).
         self.reference_outputs_ = self.adapter_._predict_validated(self.reference_)

@@ -7,8 +7,9 @@ from typing import ClassVar
 import numpy as np
 import shap
 
+from .._checks import check_int
 from .._shapley import MAX_EXACT_FEATURES, exact_budget_message
-from ..exceptions import BudgetError, InvalidInputError
+from ..exceptions import BudgetError
 from ._shap_common import background_masker, explanation_for_target, masks_per_call, model_function
 from .base import Explainer, Explanation
 
@@ -51,8 +52,7 @@ class ExactShap(Explainer):
 
     def _fit(self) -> None:
         limit = self.max_features
-        if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1:
-            raise InvalidInputError(f"max_features must be a positive int, got {limit!r}.")
+        check_int(limit, "max_features", minimum=1)
         players = self.n_attributed_
         if players > limit:
             raise BudgetError(

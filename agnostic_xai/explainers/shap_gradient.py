@@ -9,7 +9,7 @@ import shap
 import torch
 from torch import nn
 
-from ..exceptions import InvalidInputError
+from .._checks import check_int
 from ._shap_common import draw_seed, numpy_global_seed
 from ._shap_torch import explain_by_target, sum_over_groups
 from .base import Explainer, Explanation
@@ -69,8 +69,7 @@ class GradientShap(Explainer):
 
     def _explain(self, X: np.ndarray, target: np.ndarray) -> Explanation:
         n_samples = self.n_samples
-        if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-            raise InvalidInputError(f"n_samples must be a positive int, got {n_samples!r}.")
+        check_int(n_samples, "n_samples", minimum=1)
         adapter = self.adapter_
         seed = draw_seed(self._rng())
         batch = int(min(n_samples, adapter.batch_size))

@@ -11,6 +11,7 @@ import shap
 # weights) from; shap.kmeans returns one. It is not re-exported by shap's public namespace.
 from shap.utils._legacy import DenseData
 
+from .._checks import check_int
 from .._validation import check_float
 from ..exceptions import BudgetError, InvalidInputError
 from ._row_parallel import check_n_jobs, map_row_chunks
@@ -109,11 +110,10 @@ class KernelShap(Explainer):
         if k is None:
             summary, weights = np.array(background), np.full(background.shape[0], 1.0 / background.shape[0])
         else:
-            if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= background.shape[0]:
-                raise InvalidInputError(
-                    f"background_summary must be an int between 1 and the {background.shape[0]} background rows, "
-                    f"got {k!r}; pass None to use the background as it is."
-                )
+            check_int(
+                k, "background_summary", minimum=1, maximum=background.shape[0],
+                kind=f"an int between 1 and the {background.shape[0]} background rows (None: the background as it is)",
+            )
             summarised = shap.kmeans(np.array(background), int(k))
             summary = np.asarray(summarised.data, dtype=np.float64)
             weights = np.asarray(summarised.weights, dtype=np.float64)
@@ -139,8 +139,7 @@ class KernelShap(Explainer):
             if n_samples != "auto":
                 raise InvalidInputError(f"n_samples must be a positive int or 'auto', got {n_samples!r}.")
             return n_samples
-        if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)):
-            raise InvalidInputError(f"n_samples must be a positive int or 'auto', got {n_samples!r}.")
+        check_int(n_samples, "n_samples", kind="a positive int or 'auto'")  # too few: BudgetError below
         if n_samples < players + 2:
             raise BudgetError(
                 f"kernel_shap needs at least p + 2 = {players + 2} coalitions per row for {players} players to "

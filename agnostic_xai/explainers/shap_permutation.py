@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 import shap
 
+from .._checks import check_int
 from ..exceptions import BudgetError, InvalidInputError
 from ._shap_common import (
     background_masker,
@@ -77,8 +78,7 @@ class PermutationShap(Explainer):
             if max_evals != "auto":
                 raise InvalidInputError(f"max_evals must be a positive int or 'auto', got {max_evals!r}.")
             return max_evals
-        if isinstance(max_evals, bool) or not isinstance(max_evals, (int, np.integer)):
-            raise InvalidInputError(f"max_evals must be a positive int or 'auto', got {max_evals!r}.")
+        check_int(max_evals, "max_evals", kind="a positive int or 'auto'")  # too few: BudgetError below
         needed = 2 * players + 1
         if max_evals < needed:
             raise BudgetError(

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..exceptions import InvalidInputError
+from .._checks import check_int
 from ._tree_shapley import TreePaths, tree_paths, tree_shapley
 from .base import Explainer, Explanation
 
@@ -106,11 +106,8 @@ class SurrogateTree(Explainer):
     def _check_params(self) -> None:
         for name, low, optional in (("max_depth", 1, True), ("max_leaf_nodes", 2, True), ("n_samples", 4, False)):
             value = getattr(self, name)
-            if value is None and optional:
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                allowed = f"an int of at least {low}" + (" or None" if optional else "")
-                raise InvalidInputError(f"{name} must be {allowed}, got {value!r}.")
+            allowed = f"an int of at least {low}" + (" or None" if optional else "")
+            check_int(value, name, minimum=low, allow_none=optional, kind=allowed)
 
     def _sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """``size`` hybrid rows ``(a_S, b_S̄)`` of background rows, with ``|S|`` uniform on ``0..p``."""

@@ -9,13 +9,11 @@ Everything here is private to :mod:`agnostic_xai.metrics`.
 
 from __future__ import annotations
 
-import math
 import numbers
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy.stats import rankdata
 
 from ..adapters.base import Adapter
 from ..attribution import Attribution
@@ -27,28 +25,16 @@ from .base import Metric
 
 __all__ = [
     "expand_masks",
-    "rank_players",
-    "top_k_masks",
-    "n_from_fraction",
     "check_fractions",
-    "resolve_count",
-    "check_positive_int",
-    "check_positive_float",
     "random_subsets",
     "explained_output",
     "masked_values",
     "masked_outputs",
     "gaussian_scale",
-    "rowwise_pearson",
-    "rowwise_spearman",
     "FaithfulnessMetric",
     "RemovalMetric",
     "Context",
 ]
-
-#: A centred vector whose norm is below this fraction of its raw norm is treated as constant.
-_CONSTANT_RTOL = 1e-12
-
 
 # ---------------------------------------------------------------------- players and masks
 def expand_masks(player_masks: np.ndarray, groups: FeatureGroups | None) -> np.ndarray:
@@ -59,35 +45,6 @@ def expand_masks(player_masks: np.ndarray, groups: FeatureGroups | None) -> np.n
     """
     player_masks = np.asarray(player_masks, dtype=bool)
     return player_masks if groups is None else groups.expand(player_masks)
-
-
-def rank_players(values: np.ndarray, *, by: str = "signed") -> np.ndarray:
-    """Players of each row ordered most important first, shape ``(n, m)`` of indices.
-
-    ``by="signed"`` sorts by value, largest (most positive evidence for the explained output)
-    first; ``by="absolute"`` sorts by ``|value|``. Ties keep column order (stable sort), so
-    the ranking is deterministic.
-    """
-    if by == "signed":
-        key = -values
-    elif by == "absolute":
-        key = -np.abs(values)
-    else:  # pragma: no cover - internal argument
-        raise ValueError(by)
-    return np.argsort(key, axis=1, kind="stable")
-
-
-def top_k_masks(order: np.ndarray, k: int) -> np.ndarray:
-    """Boolean ``(n, m)`` mask of the first ``k`` players of each row's ``order``."""
-    n, m = order.shape
-    mask = np.zeros((n, m), dtype=bool)
-    np.put_along_axis(mask, order[:, :k], True, axis=1)
-    return mask
-
-
-def n_from_fraction(fraction: float, n_players: int) -> int:
-    """``ceil(fraction * m)`` players, at least one (``fraction`` in (0, 1])."""
-    return max(1, min(n_players, math.ceil(fraction * n_players - 1e-12)))
 
 
 def check_fractions(fractions: Any, name: str) -> tuple[float, ...]:
@@ -101,24 +58,6 @@ def check_fractions(fractions: Any, name: str) -> tuple[float, ...]:
     if not values or not all(0.0 < f <= 1.0 for f in values):
         raise InvalidInputError(f"{name} must be a non-empty sequence of fractions in (0, 1], got {fractions!r}.")
     return values
-
-
-def resolve_count(k: Any, n_players: int, name: str, *, upper: int | None = None) -> int:
-    """A number of players from an int (``1 <= k <= upper``) or a fraction in (0, 1] (ceil, at least 1)."""
-    upper = n_players if upper is None else upper
-    if isinstance(k, bool) or not isinstance(k, numbers.Real):
-        raise InvalidInputError(f"{name} must be an int or a fraction in (0, 1], got {k!r}.")
-    if isinstance(k, numbers.Integral):
-        count = int(k)
-    elif 0.0 < float(k) <= 1.0:
-        count = n_from_fraction(float(k), n_players)
-    else:
-        raise InvalidInputError(f"{name} must be an int or a fraction in (0, 1], got {k!r}.")
-    if not 1 <= count <= upper:
-        raise InvalidInputError(
-            f"{name}={k!r} selects {count} of {n_players} features (or groups); it must select between 1 and {upper}."
-        )
-    return count
 
 
 def random_subsets(rng: np.random.Generator | RowRandom, n_rows: int, n_draws: int, n_players: int, size: int) -> np.ndarray:
@@ -199,28 +138,6 @@ def masked_outputs(
     return out
 
 
-# ---------------------------------------------------------------------- correlations
-def rowwise_pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson correlation of ``a[i]`` and ``b[i]`` for each row; NaN where either is constant."""
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    ac = a - a.mean(axis=-1, keepdims=True)
-    bc = b - b.mean(axis=-1, keepdims=True)
-    na = np.sqrt((ac * ac).sum(axis=-1))
-    nb = np.sqrt((bc * bc).sum(axis=-1))
-    constant = (na <= _CONSTANT_RTOL * np.sqrt((a * a).sum(axis=-1))) | (
-        nb <= _CONSTANT_RTOL * np.sqrt((b * b).sum(axis=-1))
-    )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = (ac * bc).sum(axis=-1) / (na * nb)
-    return np.where(constant, np.nan, np.clip(r, -1.0, 1.0))
-
-
-def rowwise_spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Spearman correlation (Pearson of average ranks) for each row; NaN where either is constant."""
-    return rowwise_pearson(rankdata(a, axis=-1), rankdata(b, axis=-1))
-
-
 # ---------------------------------------------------------------------- metric base
 @dataclass(frozen=True)
 class Context:
@@ -277,16 +194,10 @@ class RemovalMetric(FaithfulnessMetric):
         ctx = self._context(attribution, adapter)
         return ctx, reference_set(self.removal, background, self.baseline, n_features=ctx.X.shape[1])
 
-
-def check_positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
-    """Validate an int parameter ``>= minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise InvalidInputError(f"{name} must be an int >= {minimum}, got {value!r}.")
-    return int(value)
-
-
-def check_positive_float(value: Any, name: str) -> float:
-    """Validate a finite float parameter ``> 0``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (0.0 < float(value) < math.inf):
-        raise InvalidInputError(f"{name} must be a positive finite number, got {value!r}.")
-    return float(value)
+    def _inputs(
+        self, attribution: Attribution, adapter: Adapter | None, background: np.ndarray | None
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """``(adapter, X, values, target, reference)`` and ``groups``: the inputs of a removal function."""
+        assert adapter is not None and background is not None  # requires_model and requires_background
+        ctx, reference = self._removal_inputs(attribution, adapter, background)
+        return (adapter, ctx.X, ctx.values, ctx.target, reference), {"groups": attribution.groups}

@@ -20,17 +20,16 @@ arXiv:2202.01602.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from ..attribution import Attribution
 from ..exceptions import InvalidInputError
 from .base import AgreementMetric
+from .ranking import resolve_k, rowwise_pearson, rowwise_spearman, top_k_mask, top_k_order
 
 __all__ = [
     "FeatureAgreement",
@@ -46,6 +45,7 @@ __all__ = [
     "signed_rank_agreement",
     "rank_correlation",
     "pairwise_rank_agreement",
+    # re-exported from .ranking, their one home
     "resolve_k",
     "top_k_order",
     "top_k_mask",
@@ -55,75 +55,6 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------------- shared helpers
-#: The top-k used when ``k`` is None (or every feature, when there are fewer).
-DEFAULT_TOP_K = 5
-
-
-def resolve_k(k: Any, n_features: int) -> int:
-    """The number of top features: an int in ``[1, n_features]``, or a fraction in ``(0, 1]``.
-
-    A fraction ``q`` means ``ceil(q · n_features)`` features; None means
-    ``min(DEFAULT_TOP_K, n_features)``, so the default works on small feature sets while an
-    explicit ``k`` out of range is an error.
-
-    Raises
-    ------
-    InvalidInputError
-        For booleans, non-numbers, or a ``k`` outside the ranges above.
-    """
-    if k is None:
-        return min(DEFAULT_TOP_K, n_features)
-    if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Real):
-        raise InvalidInputError(f"k must be an int (a count) or a float in (0, 1] (a fraction), got {k!r}.")
-    if isinstance(k, numbers.Integral):
-        if not 1 <= k <= n_features:
-            raise InvalidInputError(
-                f"k={k} is out of range for {n_features} features; pass 1 <= k <= {n_features}, "
-                "or a fraction of the features such as k=0.2."
-            )
-        return int(k)
-    if not (np.isfinite(k) and 0 < k <= 1):
-        raise InvalidInputError(f"A fractional k must lie in (0, 1], got {k!r}; pass an int for a count.")
-    return max(1, int(np.ceil(float(k) * n_features - 1e-12)))
-
-
-def top_k_order(values: np.ndarray, k: int) -> np.ndarray:
-    """Column indices of the ``k`` largest ``|values|`` per row, most important first, shape ``(n, k)``.
-
-    Ties are broken by column index (a stable sort of ``−|φ|``).
-    """
-    return np.argsort(-np.abs(values), axis=1, kind="stable")[:, :k]
-
-
-def top_k_mask(values: np.ndarray, k: int) -> np.ndarray:
-    """Boolean ``(n, m)`` mask of the top-``k`` features of each row (see :func:`top_k_order`)."""
-    mask = np.zeros(values.shape, dtype=bool)
-    np.put_along_axis(mask, top_k_order(values, k), True, axis=1)
-    return mask
-
-
-def rowwise_pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson correlation of each row of ``a`` with the same row of ``b``.
-
-    NaN where either row is constant (its correlation is undefined).
-    """
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    constant = (np.ptp(a, axis=1) == 0) | (np.ptp(b, axis=1) == 0)
-    ca = a - a.mean(axis=1, keepdims=True)
-    cb = b - b.mean(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = (ca * cb).sum(axis=1) / np.sqrt((ca * ca).sum(axis=1) * (cb * cb).sum(axis=1))
-    r = np.clip(r, -1.0, 1.0)
-    r[constant] = np.nan
-    return r
-
-
-def rowwise_spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Spearman correlation per row: Pearson of average ranks (NaN where a row is constant)."""
-    return rowwise_pearson(rankdata(a, axis=1), rankdata(b, axis=1))
-
-
 def _check_pair(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)

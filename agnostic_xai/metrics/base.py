@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -66,8 +67,13 @@ def _aggregate(scores: np.ndarray) -> float:
 class Metric(ParamsMixin):
     """Base class of metrics that score one explanation against the model.
 
-    Called as ``metric(attribution, adapter, background=None)``; subclasses implement
-    :meth:`_score` by calling one pure function from their module.
+    Called as ``metric(attribution, adapter, background=None)``. A subclass declares the pure
+    function that does its maths, as :attr:`function`, and the names of the parameters it
+    passes on, as :attr:`config`; :meth:`__call__` validates, then calls
+    ``function(*inputs, **config)`` with the inputs :meth:`_inputs` derives from the
+    attribution, adapter and background (by default the attribution's values), and records
+    the time and the model rows. A metric that re-runs the explainer overrides :meth:`_score`
+    instead.
 
     Attributes
     ----------
@@ -94,6 +100,11 @@ class Metric(ParamsMixin):
     requires_background: ClassVar[bool] = True
     requires_explainer: ClassVar[bool] = False
     draws: ClassVar[str] = ""
+    #: The pure function of the metric's module that computes the scores: it returns the
+    #: per-row scores, or a ``(scores, extras)`` pair.
+    function: ClassVar[Callable[..., Any] | None] = None
+    #: Parameters passed to :attr:`function` as keywords under their own names.
+    config: ClassVar[tuple[str, ...]] = ()
 
     def __call__(
         self,
@@ -159,11 +170,27 @@ class Metric(ParamsMixin):
             extras=extras,
         )
 
+    def _inputs(
+        self, attribution: Attribution, adapter: Adapter | None, background: np.ndarray | None
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Positional and keyword inputs of :attr:`function` other than :attr:`config` (default: the values)."""
+        return (attribution.values,), {}
+
+    def _extras(self, extras: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+        """The extras recorded with the scores, from the function's extras and keyword inputs."""
+        return extras
+
     def _score(
         self, attribution: Attribution, adapter: Adapter | None, background: np.ndarray | None, explainer: Any
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        """Subclass hook: per-row scores and extras."""
-        raise NotImplementedError
+        """Per-row scores and extras: :attr:`function` applied to :meth:`_inputs` and :attr:`config`."""
+        function = type(self).function
+        if function is None:
+            raise NotImplementedError(f"{type(self).__name__} declares no function and does not override _score.")
+        args, inputs = self._inputs(attribution, adapter, background)
+        result = function(*args, **inputs, **{name: getattr(self, name) for name in self.config})
+        scores, extras = result if isinstance(result, tuple) else (result, {})
+        return scores, self._extras(extras, inputs)
 
 
 class AgreementMetric(ParamsMixin):

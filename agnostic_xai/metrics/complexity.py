@@ -12,8 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from ..adapters import Adapter
-from ..attribution import Attribution
 from ..exceptions import InvalidInputError
 from .base import Metric
 
@@ -96,6 +94,7 @@ class Sparseness(Metric):
     """Gini index of the absolute attributions (higher: sparser); see :func:`sparseness`."""
 
     name = "sparseness"
+    function = sparseness
     family = "complexity"
     higher_is_better = True
     requires_model = False
@@ -104,16 +103,12 @@ class Sparseness(Metric):
     def __init__(self) -> None:
         pass
 
-    def _score(
-        self, attribution: Attribution, adapter: Adapter | None, background: np.ndarray | None, explainer: Any
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        return sparseness(attribution.values), {}
-
 
 class Complexity(Metric):
     """Entropy of the fractional contributions (lower: simpler); see :func:`complexity`."""
 
     name = "complexity"
+    function = complexity
     family = "complexity"
     higher_is_better = False
     requires_model = False
@@ -121,8 +116,3 @@ class Complexity(Metric):
 
     def __init__(self) -> None:
         pass
-
-    def _score(
-        self, attribution: Attribution, adapter: Adapter | None, background: np.ndarray | None, explainer: Any
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        return complexity(attribution.values), {}

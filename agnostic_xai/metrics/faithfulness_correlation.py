@@ -20,23 +20,20 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._checks import check_int
 from ..adapters.base import Adapter
-from ..attribution import Attribution
 from ..exceptions import InvalidInputError
 from ..groups import FeatureGroups
 from ._removal_utils import (
     RemovalMetric,
-    check_positive_int,
     expand_masks,
     explained_output,
     masked_outputs,
     masked_values,
     random_subsets,
-    resolve_count,
-    rowwise_pearson,
-    rowwise_spearman,
 )
 from ._rng import row_random
+from .ranking import resolve_count, rowwise_pearson, rowwise_spearman
 
 __all__ = [
     "faithfulness_correlation",
@@ -98,7 +95,7 @@ def faithfulness_correlation(
     """
     n, m = attributions.shape
     _check_players(m, "faithfulness_correlation")
-    n_subsets = check_positive_int(n_subsets, "n_subsets", minimum=2)
+    n_subsets = check_int(n_subsets, "n_subsets", minimum=2)
     size = resolve_count(subset_size, m, "subset_size", upper=m - 1)
     subsets = random_subsets(row_random(random_state, n), n, n_subsets, m, size)
     masks = expand_masks(~subsets, groups)
@@ -194,6 +191,8 @@ class FaithfulnessCorrelation(RemovalMetric):
     """
 
     name: ClassVar[str] = "faithfulness_correlation"
+    function = faithfulness_correlation
+    config = ("n_subsets", "subset_size", "random_state")
 
     def __init__(
         self,
@@ -209,22 +208,6 @@ class FaithfulnessCorrelation(RemovalMetric):
         self.subset_size = subset_size
         self.random_state = random_state
 
-    def _score(
-        self, attribution: Attribution, adapter: Adapter, background: np.ndarray, explainer: Any
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        ctx, reference = self._removal_inputs(attribution, adapter, background)
-        return faithfulness_correlation(
-            adapter,
-            ctx.X,
-            ctx.values,
-            ctx.target,
-            reference,
-            groups=attribution.groups,
-            n_subsets=self.n_subsets,
-            subset_size=self.subset_size,
-            random_state=self.random_state,
-        )
-
 
 class FaithfulnessEstimate(RemovalMetric):
     """Pearson correlation of attributions and single-player output drops (higher is better).
@@ -238,12 +221,7 @@ class FaithfulnessEstimate(RemovalMetric):
     """
 
     name: ClassVar[str] = "faithfulness_estimate"
-
-    def _score(
-        self, attribution: Attribution, adapter: Adapter, background: np.ndarray, explainer: Any
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        ctx, reference = self._removal_inputs(attribution, adapter, background)
-        return faithfulness_estimate(adapter, ctx.X, ctx.values, ctx.target, reference, groups=attribution.groups)
+    function = faithfulness_estimate
 
 
 class Monotonicity(RemovalMetric):
@@ -258,9 +236,4 @@ class Monotonicity(RemovalMetric):
     """
 
     name: ClassVar[str] = "monotonicity"
-
-    def _score(
-        self, attribution: Attribution, adapter: Adapter, background: np.ndarray, explainer: Any
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        ctx, reference = self._removal_inputs(attribution, adapter, background)
-        return monotonicity(adapter, ctx.X, ctx.values, ctx.target, reference, groups=attribution.groups)
+    function = monotonicity

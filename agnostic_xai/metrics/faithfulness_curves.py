@@ -34,20 +34,21 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..adapters.base import Adapter
-from ..attribution import Attribution
 from ..groups import FeatureGroups
 from ._removal_utils import (
     RemovalMetric,
     expand_masks,
     explained_output,
     masked_values,
-    rank_players,
 )
+from .ranking import rank_players
 
 __all__ = [
     "deletion_curve",
     "insertion_curve",
     "curve_auc",
+    "deletion_auc",
+    "insertion_auc",
     "deletion_gap",
     "DeletionAUC",
     "InsertionAUC",
@@ -156,6 +157,44 @@ def curve_auc(curves: np.ndarray) -> np.ndarray:
     return (curves[..., 1:-1].sum(axis=-1) + 0.5 * (curves[..., 0] + curves[..., -1])) / m
 
 
+def deletion_auc(
+    adapter: Adapter,
+    X: np.ndarray,
+    attributions: np.ndarray,
+    target: np.ndarray,
+    reference: np.ndarray,
+    *,
+    groups: FeatureGroups | None = None,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Area under each row's deletion curve (:func:`curve_auc` of :func:`deletion_curve`).
+
+    Returns
+    -------
+    scores : ndarray of shape (n,)
+    extras : dict
+        ``curves`` (n, m + 1) and ``order`` (n, m).
+    """
+    curves, order = deletion_curve(adapter, X, attributions, target, reference, groups=groups)
+    return curve_auc(curves), {"curves": curves, "order": order}
+
+
+def insertion_auc(
+    adapter: Adapter,
+    X: np.ndarray,
+    attributions: np.ndarray,
+    target: np.ndarray,
+    reference: np.ndarray,
+    *,
+    groups: FeatureGroups | None = None,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Area under each row's insertion curve (:func:`curve_auc` of :func:`insertion_curve`).
+
+    Returns scores and extras as :func:`deletion_auc`.
+    """
+    curves, order = insertion_curve(adapter, X, attributions, target, reference, groups=groups)
+    return curve_auc(curves), {"curves": curves, "order": order}
+
+
 def deletion_gap(
     adapter: Adapter,
     X: np.ndarray,
@@ -218,14 +257,8 @@ class DeletionAUC(RemovalMetric):
     """
 
     name: ClassVar[str] = "deletion_auc"
+    function = deletion_auc
     higher_is_better: ClassVar[bool] = False
-
-    def _score(
-        self, attribution: Attribution, adapter: Adapter, background: np.ndarray, explainer: Any
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        ctx, reference = self._removal_inputs(attribution, adapter, background)
-        curves, order = deletion_curve(adapter, ctx.X, ctx.values, ctx.target, reference, groups=attribution.groups)
-        return curve_auc(curves), {"curves": curves, "order": order}
 
 
 class InsertionAUC(RemovalMetric):
@@ -237,14 +270,8 @@ class InsertionAUC(RemovalMetric):
     """
 
     name: ClassVar[str] = "insertion_auc"
+    function = insertion_auc
     higher_is_better: ClassVar[bool] = True
-
-    def _score(
-        self, attribution: Attribution, adapter: Adapter, background: np.ndarray, explainer: Any
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        ctx, reference = self._removal_inputs(attribution, adapter, background)
-        curves, order = insertion_curve(adapter, ctx.X, ctx.values, ctx.target, reference, groups=attribution.groups)
-        return curve_auc(curves), {"curves": curves, "order": order}
 
 
 class DeletionGap(RemovalMetric):
@@ -263,16 +290,10 @@ class DeletionGap(RemovalMetric):
     """
 
     name: ClassVar[str] = "deletion_gap"
+    function = deletion_gap
+    config = ("normalize",)
     higher_is_better: ClassVar[bool] = True
 
     def __init__(self, *, removal: str = "marginal", baseline: Any = None, normalize: bool = False) -> None:
         super().__init__(removal=removal, baseline=baseline)
         self.normalize = normalize
-
-    def _score(
-        self, attribution: Attribution, adapter: Adapter, background: np.ndarray, explainer: Any
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        ctx, reference = self._removal_inputs(attribution, adapter, background)
-        return deletion_gap(
-            adapter, ctx.X, ctx.values, ctx.target, reference, groups=attribution.groups, normalize=bool(self.normalize)
-        )

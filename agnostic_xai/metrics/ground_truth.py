@@ -20,13 +20,14 @@ from typing import Any
 
 import numpy as np
 
+from .._shapley import MAX_EXACT_FEATURES, exact_budget_message
 from .._validation import check_int
 from ..adapters import Adapter
 from ..attribution import Attribution
-from .._shapley import MAX_EXACT_FEATURES, exact_budget_message
 from ..exceptions import BudgetError, InvalidInputError
-from .agreement import feature_agreement, resolve_k, rowwise_pearson
+from .agreement import feature_agreement
 from .base import Metric
+from .ranking import resolve_k, rowwise_pearson
 
 __all__ = ["ShapleyError", "ShapleyCorrelation", "ShapleyTopK", "shapley_error", "shapley_correlation", "shapley_topk"]
 
@@ -90,6 +91,13 @@ class _ShapleyMetric(Metric):
     family = "ground_truth"
     requires_model = True
     requires_background = True
+
+    def _inputs(
+        self, attribution: Attribution, adapter: Adapter | None, background: np.ndarray | None
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The estimate's values and the exact values of the same rows."""
+        assert adapter is not None and background is not None  # requires_model and requires_background
+        return (attribution.values, self._exact(attribution, adapter, background).values), {}
 
     def _exact(self, attribution: Attribution, adapter: Adapter, background: np.ndarray) -> Attribution:
         """The exact Shapley values for ``attribution``'s rows: the given reference, or enumerated."""
@@ -158,17 +166,12 @@ class ShapleyError(_ShapleyMetric):
     """
 
     name = "shapley_error"
+    function = shapley_error
     higher_is_better = False
 
     def __init__(self, max_features: int = MAX_EXACT_FEATURES, reference: Attribution | None = None) -> None:
         self.max_features = max_features
         self.reference = reference
-
-    def _score(
-        self, attribution: Attribution, adapter: Adapter | None, background: np.ndarray | None, explainer: Any
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        exact = self._exact(attribution, adapter, background)
-        return shapley_error(attribution.values, exact.values), {}
 
 
 class ShapleyCorrelation(_ShapleyMetric):
@@ -182,17 +185,12 @@ class ShapleyCorrelation(_ShapleyMetric):
     """
 
     name = "shapley_correlation"
+    function = shapley_correlation
     higher_is_better = True
 
     def __init__(self, max_features: int = MAX_EXACT_FEATURES, reference: Attribution | None = None) -> None:
         self.max_features = max_features
         self.reference = reference
-
-    def _score(
-        self, attribution: Attribution, adapter: Adapter | None, background: np.ndarray | None, explainer: Any
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        exact = self._exact(attribution, adapter, background)
-        return shapley_correlation(attribution.values, exact.values), {}
 
 
 class ShapleyTopK(_ShapleyMetric):
@@ -208,6 +206,8 @@ class ShapleyTopK(_ShapleyMetric):
     """
 
     name = "shapley_topk"
+    function = shapley_topk
+    config = ("k",)
     higher_is_better = True
 
     def __init__(self, k: int | float | None = None, max_features: int = MAX_EXACT_FEATURES, reference: Attribution | None = None) -> None:
@@ -215,9 +215,8 @@ class ShapleyTopK(_ShapleyMetric):
         self.max_features = max_features
         self.reference = reference
 
-    def _score(
-        self, attribution: Attribution, adapter: Adapter | None, background: np.ndarray | None, explainer: Any
-    ) -> tuple[np.ndarray, dict[str, Any]]:
+    def _inputs(
+        self, attribution: Attribution, adapter: Adapter | None, background: np.ndarray | None
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         resolve_k(self.k, attribution.n_features)  # fail before the enumeration, not after
-        exact = self._exact(attribution, adapter, background)
-        return shapley_topk(attribution.values, exact.values, self.k), {}
+        return super()._inputs(attribution, adapter, background)

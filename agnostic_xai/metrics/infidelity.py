@@ -50,6 +50,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._checks import check_float, check_int
 from ..adapters.base import Adapter
 from ..attribution import Attribution
 from ..columns import ColumnTypes, perturb
@@ -58,14 +59,12 @@ from ..groups import FeatureGroups
 from ._perturbation import column_types_of, flip_probability_of, noise_scale_of
 from ._removal_utils import (
     RemovalMetric,
-    check_positive_float,
-    check_positive_int,
-    explained_output,
     expand_masks,
+    explained_output,
     random_subsets,
-    resolve_count,
 )
 from ._rng import RowRandom, row_random
+from .ranking import resolve_count
 
 __all__ = [
     "PERTURBATIONS",
@@ -227,7 +226,7 @@ def infidelity(
     """
     if perturbation not in PERTURBATIONS:
         raise InvalidInputError(f"Unknown perturbation {perturbation!r}; choose one of {PERTURBATIONS}.")
-    n_perturbations = check_positive_int(n_perturbations, "n_perturbations")
+    n_perturbations = check_int(n_perturbations, "n_perturbations", minimum=1)
     rng = row_random(random_state, X.shape[0])  # one stream per row: common random numbers
     m = X.shape[1] if groups is None else groups.n_groups
     if perturbation != "removal":
@@ -237,7 +236,8 @@ def infidelity(
                 "group: use perturbation='removal', which removes groups as a unit, or explain ungrouped columns."
             )
         kind = _KINDS[perturbation]
-        scale = noise_scale_of(kind, background, check_positive_float(noise_scale, "noise_scale"))
+        noise_scale = check_float(noise_scale, "noise_scale", minimum=0.0, strict=True, kind="a positive finite number")
+        scale = noise_scale_of(kind, background, noise_scale)
         if kind == "continuous":
             perturbations, perturbed = gaussian_perturbations(rng, X, scale, n_perturbations)
         else:
@@ -296,6 +296,8 @@ class Infidelity(RemovalMetric):
     """
 
     name: ClassVar[str] = "infidelity"
+    function = infidelity
+    config = ("perturbation", "noise_scale", "subset_size", "n_perturbations", "normalize", "random_state")
     higher_is_better: ClassVar[bool] = False
 
     def __init__(
@@ -322,9 +324,10 @@ class Infidelity(RemovalMetric):
         self.column_types = column_types
         self.random_state = random_state
 
-    def _score(
-        self, attribution: Attribution, adapter: Adapter, background: np.ndarray, explainer: Any
-    ) -> tuple[np.ndarray, dict[str, Any]]:
+    def _inputs(
+        self, attribution: Attribution, adapter: Adapter | None, background: np.ndarray | None
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        assert adapter is not None and background is not None  # requires_model and requires_background
         types = None
         if self.perturbation == "removal":
             ctx, reference = self._removal_inputs(attribution, adapter, background)
@@ -332,22 +335,15 @@ class Infidelity(RemovalMetric):
             ctx, reference = self._context(attribution, adapter), None
             if self.perturbation in ("tabular", "openxai"):
                 types = column_types_of(attribution, background, self.column_types, self.name)
-        flips = flip_probability_of(self.flip_probability, check_positive_float(self.noise_scale, "noise_scale"))
-        scores, extras = infidelity(
-            adapter,
-            ctx.X,
-            ctx.values,
-            ctx.target,
-            background,
-            groups=attribution.groups,
-            perturbation=self.perturbation,
-            noise_scale=self.noise_scale,
-            subset_size=self.subset_size,
-            reference=reference,
-            n_perturbations=self.n_perturbations,
-            normalize=self.normalize,
-            random_state=self.random_state,
-            column_types=types,
-            flip_probability=flips,
+        noise_scale = check_float(
+            self.noise_scale, "noise_scale", minimum=0.0, strict=True, kind="a positive finite number"
         )
-        return scores, extras if types is None else {**extras, "column_types": types.to_dict()}
+        flips = flip_probability_of(self.flip_probability, noise_scale)
+        inputs = {
+            "groups": attribution.groups, "reference": reference, "column_types": types, "flip_probability": flips
+        }
+        return (adapter, ctx.X, ctx.values, ctx.target, background), inputs
+
+    def _extras(self, extras: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+        types = inputs["column_types"]
+        return extras if types is None else {**extras, "column_types": types.to_dict()}

@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._checks import check_float, check_int
 from ..adapters.base import Adapter
 from ..attribution import Attribution
 from ..columns import ColumnTypes, perturb
@@ -45,15 +46,11 @@ from ..groups import FeatureGroups
 from ._perturbation import column_types_of, flip_probability_of, noise_scale_of, resolve_kind
 from ._removal_utils import (
     FaithfulnessMetric,
-    check_positive_float,
-    check_positive_int,
     expand_masks,
     explained_output,
-    rank_players,
-    resolve_count,
-    top_k_masks,
 )
 from ._rng import row_random
+from .ranking import resolve_count, top_k_mask
 
 __all__ = ["prediction_gap", "PGI", "PGU", "PERTURBATIONS"]
 
@@ -111,8 +108,8 @@ def prediction_gap(
     d = X.shape[1]
     # PGU needs at least one player outside the top k.
     count = resolve_count(k, m, "k", upper=m if important else m - 1)
-    n_perturbations = check_positive_int(n_perturbations, "n_perturbations")
-    top = top_k_masks(rank_players(attributions, by="absolute"), count)
+    n_perturbations = check_int(n_perturbations, "n_perturbations", minimum=1)
+    top = top_k_mask(attributions, count)
     columns = expand_masks(top if important else ~top, groups)
     kind = resolve_kind(perturbation, PERTURBATIONS, "prediction_gap")
     if column_types is None:
@@ -130,6 +127,8 @@ def prediction_gap(
 class _PredictionGap(FaithfulnessMetric):
     _important: ClassVar[bool] = True
     draws: ClassVar[str] = "prediction_gap"  # PGI and PGU perturb with the same noise
+    function = prediction_gap
+    config = ("k", "n_perturbations", "random_state", "perturbation")
 
     def __init__(
         self,
@@ -150,29 +149,26 @@ class _PredictionGap(FaithfulnessMetric):
         self.column_types = column_types
         self.random_state = random_state
 
-    def _score(
-        self, attribution: Attribution, adapter: Adapter, background: np.ndarray, explainer: Any
-    ) -> tuple[np.ndarray, dict[str, Any]]:
+    def _inputs(
+        self, attribution: Attribution, adapter: Adapter | None, background: np.ndarray | None
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        assert adapter is not None and background is not None  # requires_model and requires_background
         ctx = self._context(attribution, adapter)
         kind = resolve_kind(self.perturbation, PERTURBATIONS, self.name)
-        noise_scale = check_positive_float(self.noise_scale, "noise_scale")
-        types = column_types_of(attribution, background, self.column_types, self.name)
-        scores, extras = prediction_gap(
-            adapter,
-            ctx.X,
-            ctx.values,
-            ctx.target,
-            noise_scale_of(kind, background, noise_scale),
-            groups=attribution.groups,
-            k=self.k,
-            important=self._important,
-            n_perturbations=self.n_perturbations,
-            random_state=self.random_state,
-            column_types=types,
-            perturbation=self.perturbation,
-            flip_probability=flip_probability_of(self.flip_probability, noise_scale),
+        noise_scale = check_float(
+            self.noise_scale, "noise_scale", minimum=0.0, strict=True, kind="a positive finite number"
         )
-        return scores, {**extras, "column_types": types.to_dict()}
+        types = column_types_of(attribution, background, self.column_types, self.name)
+        inputs = {
+            "groups": attribution.groups,
+            "important": self._important,
+            "column_types": types,
+            "flip_probability": flip_probability_of(self.flip_probability, noise_scale),
+        }
+        return (adapter, ctx.X, ctx.values, ctx.target, noise_scale_of(kind, background, noise_scale)), inputs
+
+    def _extras(self, extras: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+        return {**extras, "column_types": inputs["column_types"].to_dict()}
 
 
 class PGI(_PredictionGap):

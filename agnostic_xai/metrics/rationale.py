@@ -23,7 +23,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..adapters.base import Adapter
-from ..attribution import Attribution
 from ..groups import FeatureGroups
 from ._removal_utils import (
     RemovalMetric,
@@ -31,9 +30,8 @@ from ._removal_utils import (
     expand_masks,
     explained_output,
     masked_values,
-    n_from_fraction,
-    rank_players,
 )
+from .ranking import n_from_fraction, rank_players
 
 __all__ = ["rationale_drops", "comprehensiveness", "sufficiency", "Comprehensiveness", "Sufficiency"]
 
@@ -126,6 +124,8 @@ def sufficiency(
 
 
 class _RationaleMetric(RemovalMetric):
+    config = ("fractions",)
+
     def __init__(
         self, *, fractions: Sequence[float] = DEFAULT_FRACTIONS, removal: str = "marginal", baseline: Any = None
     ) -> None:
@@ -150,15 +150,8 @@ class Comprehensiveness(_RationaleMetric):
     """
 
     name: ClassVar[str] = "comprehensiveness"
+    function = comprehensiveness
     higher_is_better: ClassVar[bool] = True
-
-    def _score(
-        self, attribution: Attribution, adapter: Adapter, background: np.ndarray, explainer: Any
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        ctx, reference = self._removal_inputs(attribution, adapter, background)
-        return comprehensiveness(
-            adapter, ctx.X, ctx.values, ctx.target, reference, groups=attribution.groups, fractions=self.fractions
-        )
 
 
 class Sufficiency(_RationaleMetric):
@@ -168,12 +161,5 @@ class Sufficiency(_RationaleMetric):
     """
 
     name: ClassVar[str] = "sufficiency"
+    function = sufficiency
     higher_is_better: ClassVar[bool] = False
-
-    def _score(
-        self, attribution: Attribution, adapter: Adapter, background: np.ndarray, explainer: Any
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        ctx, reference = self._removal_inputs(attribution, adapter, background)
-        return sufficiency(
-            adapter, ctx.X, ctx.values, ctx.target, reference, groups=attribution.groups, fractions=self.fractions
-        )

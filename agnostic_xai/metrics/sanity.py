@@ -17,12 +17,13 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_int
 from .._params import child_seeds, clone
 from ..adapters import Adapter, wrap
 from ..attribution import Attribution
 from ..exceptions import IncompatibleModelError, InvalidInputError
-from .agreement import rowwise_spearman
 from .base import Metric
+from .ranking import rowwise_spearman
 from .stability import _check_explainer
 
 __all__ = ["RandomizationSanity", "explanation_similarity", "parameterized_layers"]
@@ -132,8 +133,7 @@ class RandomizationSanity(Metric):
         self, attribution: Attribution, adapter: Adapter | None, background: np.ndarray | None, explainer: Any
     ) -> tuple[np.ndarray, dict[str, Any]]:
         _check_explainer(explainer, attribution, self.name)
-        if not isinstance(self.random_state, (int, np.integer)) or self.random_state < 0:
-            raise InvalidInputError(f"random_state must be a non-negative int, got {self.random_state!r}.")
+        check_int(self.random_state, "random_state", minimum=0)
         original = explainer.adapter_
         if not hasattr(original, "module"):
             raise IncompatibleModelError(

@@ -17,12 +17,13 @@ the attribution) and costs what the explainer costs, times the number of re-runs
 
 from __future__ import annotations
 
-from itertools import combinations
 from collections.abc import Mapping
+from itertools import combinations
 from typing import Any
 
 import numpy as np
 
+from .._checks import check_int
 from .._params import child_seeds, clone
 from .._validation import check_float
 from ..adapters import Adapter
@@ -30,11 +31,11 @@ from ..attribution import Attribution
 from ..columns import ColumnTypes, perturb
 from ..exceptions import InvalidInputError, NotFittedError
 from ._perturbation import column_types_of, flip_probability_of, resolve_kind
-from .agreement import resolve_k, rowwise_spearman, top_k_mask
 from ._rng import row_random
 from .base import Metric
-from .relative_stability import norm_order as _norm_order
+from .ranking import resolve_k, rowwise_spearman, top_k_mask
 from .relative_stability import check_values, relative_input_stability
+from .relative_stability import norm_order as _norm_order
 
 __all__ = [
     "MaxSensitivity",
@@ -194,8 +195,7 @@ class _PerturbationStability(Metric):
         self, attribution: Attribution, background: np.ndarray, explainer: Any
     ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         _check_explainer(explainer, attribution, self.name)
-        if not (isinstance(self.n_perturbations, (int, np.integer)) and self.n_perturbations >= 1):
-            raise InvalidInputError(f"n_perturbations must be a positive int, got {self.n_perturbations!r}.")
+        check_int(self.n_perturbations, "n_perturbations", minimum=1)
         check_float(self.radius, "radius", minimum=0.0, strict=True, kind="a positive fraction of each column's std")
         X = attribution.data
         n, d = X.shape
@@ -375,10 +375,8 @@ class SeedStability(Metric):
         self, attribution: Attribution, adapter: Adapter | None, background: np.ndarray | None, explainer: Any
     ) -> tuple[np.ndarray, dict[str, Any]]:
         _check_explainer(explainer, attribution, self.name)
-        if not (isinstance(self.n_seeds, (int, np.integer)) and self.n_seeds >= 2):
-            raise InvalidInputError(f"n_seeds must be an int >= 2, got {self.n_seeds!r}.")
-        if not isinstance(self.random_state, (int, np.integer)) or self.random_state < 0:
-            raise InvalidInputError(f"random_state must be a non-negative int, got {self.random_state!r}.")
+        check_int(self.n_seeds, "n_seeds", minimum=2)
+        check_int(self.random_state, "random_state", minimum=0)
         resolve_k(self.k, attribution.n_features)
         n = attribution.n_rows
         if not explainer.is_stochastic:

@@ -17,9 +17,10 @@ from agnostic_xai.adapters import wrap
 from agnostic_xai.attribution import Attribution
 from agnostic_xai.exceptions import InvalidInputError
 from agnostic_xai.groups import FeatureGroups
-from agnostic_xai.metrics._removal_utils import random_subsets, rowwise_pearson, rowwise_spearman
+from agnostic_xai.metrics._removal_utils import random_subsets
 from agnostic_xai.metrics._rng import row_random
 from agnostic_xai.metrics.faithfulness_correlation import faithfulness_correlation
+from agnostic_xai.metrics.ranking import rowwise_pearson, rowwise_spearman
 from agnostic_xai.testing import AdditiveModel, make_mlp
 
 TOL = 1e-10
