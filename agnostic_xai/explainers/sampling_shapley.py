@@ -148,7 +148,7 @@ class SamplingShapley(Explainer):
             raise InvalidInputError(f"background_per_permutation must be a positive int, 'auto' or None, got {k!r}.")
         self.k_ = int(min(k, r))
         # f(r) for every reference row: the walks' first coalition (the empty one).
-        self.reference_outputs_ = self.adapter_._predict_validated(self.reference_)
+        self.reference_outputs_ = self.adapter_.evaluate(self.reference_)
 
     # ------------------------------------------------------------------ sampling plan
     def _plan(self) -> tuple[np.ndarray, np.ndarray]:
