@@ -7,6 +7,7 @@ background; :func:`compare` runs explainers × metrics and returns a :class:`Com
 
 from __future__ import annotations
 
+from ._params import clone
 from .adapters import Adapter, wrap
 from .attribution import Attribution
 from .comparison import Comparison, compare
@@ -22,6 +23,7 @@ __all__ = [
     "AgnosticXAIError",
     "Comparison",
     "FeatureGroups",
+    "clone",
     "compare",
     "explain",
     "wrap",

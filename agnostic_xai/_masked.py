@@ -7,16 +7,19 @@ them and keep each row's target output. :class:`MaskedModel` is that loop, writt
 that the framework's own work stays small next to the model's:
 
 * the rows ``X``, the reference rows and the targets are converted once, not per block;
-* for a :class:`~agnostic_xai.adapters.TorchAdapter` the masked rows are built with
-  ``torch.where`` directly in the module's dtype on its device, the forward runs in chunks
-  of the adapter's ``batch_size`` and only the selected target outputs are kept — nothing
-  leaves the device until the caller asks for the result;
+* for an adapter with the :class:`~agnostic_xai.adapters.MaskedRowsOnDevice` capability
+  (the torch adapter has it) the masked rows are built with ``torch.where`` directly in the
+  model's dtype on its device, the forward runs in chunks of the adapter's ``batch_size``
+  and only the selected target outputs are kept — nothing leaves the device until the
+  caller asks for the result;
 * other adapters get the same blocks built with numpy and evaluated through
-  :meth:`~agnostic_xai.adapters.Adapter._predict_validated`.
+  :meth:`~agnostic_xai.adapters.Adapter.evaluate`.
 
 The values are those of the plain numpy definition: selecting entries with ``where`` is
 exact in any dtype, so the model sees bit-identical inputs; outputs are averaged in float64.
-Model rows are counted in the adapter's ``rows_evaluated`` either way.
+Model rows are counted in the adapter's ``rows_evaluated`` either way
+(:meth:`~agnostic_xai.adapters.Adapter.count_rows` on the device path). Only the public
+adapter protocol is used: the capability is asked for, never the adapter's concrete type.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .adapters.base import Adapter
+from .adapters.base import Adapter, MaskedRowsOnDevice
 from .exceptions import ModelOutputError
 
 __all__ = ["MaskedModel"]
@@ -49,19 +52,23 @@ class MaskedModel:
     Attributes
     ----------
     device : torch.device
-        Where results live (the module's device for torch adapters, else the CPU).
+        Where results live (the adapter's device when it has the
+        :class:`~agnostic_xai.adapters.MaskedRowsOnDevice` capability, else the CPU).
+    on_device : MaskedRowsOnDevice or None
+        The adapter when it has that capability (its masked rows are built on ``device``),
+        else None (they are built with numpy and evaluated with ``Adapter.evaluate``).
     """
 
     def __init__(self, adapter: Adapter, X: np.ndarray, reference: np.ndarray, target: np.ndarray) -> None:
-        from .adapters.torch_adapter import TorchAdapter
-
         self.adapter = adapter
-        self.native = isinstance(adapter, TorchAdapter)
+        # The capability is asked for, never the adapter's type: any model kind may offer it.
+        on_device = adapter if isinstance(adapter, MaskedRowsOnDevice) else None
+        self.on_device = on_device
         self.n_features = X.shape[1]
-        if self.native:
-            self.device = adapter.device
-            self.X = adapter.to_tensor(X)
-            self.reference = adapter.to_tensor(reference)
+        if on_device is not None:
+            self.device = on_device.device
+            self.X = on_device.to_tensor(X)
+            self.reference = on_device.to_tensor(reference)
         else:
             self.device = torch.device("cpu")
             self.X = np.asarray(X, dtype=np.float64)
@@ -96,14 +103,14 @@ class MaskedModel:
         if masks.ndim == 2:
             masks = masks.unsqueeze(0).expand(c, -1, -1)
         q = masks.shape[1]
-        if self.native:
+        if self.on_device is not None:
             x = self.X[rows]
             reference = self.reference.unsqueeze(0) if refs is None else self.reference[refs]
             k = reference.shape[1]
             block = torch.where(masks[:, :, None, :], x[:, None, None, :], reference[:, None, :, :])
             flat = block.reshape(-1, d)
             target = self.target[rows].repeat_interleave(q * k)
-            out = self._forward_selected(flat, target)
+            out = self._forward_selected(self.on_device, flat, target)
         else:
             rows_np = rows.cpu().numpy()
             masks_np = masks.cpu().numpy()
@@ -112,27 +119,26 @@ class MaskedModel:
             )
             k = reference.shape[1]
             block = np.where(masks_np[:, :, None, :], self.X[rows_np][:, None, None, :], reference[:, None, :, :])
-            predictions = self.adapter._predict_validated(block.reshape(-1, d))
-            target = np.repeat(self._target_np[rows_np], q * k)
-            out = torch.from_numpy(predictions[np.arange(target.shape[0]), target])
+            predictions = self.adapter.evaluate(block.reshape(-1, d))
+            target_np = np.repeat(self._target_np[rows_np], q * k)
+            out = torch.from_numpy(predictions[np.arange(target_np.shape[0]), target_np])
         return out.reshape(c, q, k)
 
-    def _forward_selected(self, flat: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def _forward_selected(self, on_device: MaskedRowsOnDevice, flat: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Forward ``flat`` in chunks of the adapter's batch size; each row's target output in float64.
 
         ``flat`` must be a tensor no one else holds: the module may write into it.
         """
-        adapter = self.adapter
-        n, size = flat.shape[0], adapter.batch_size
+        n, size = flat.shape[0], self.adapter.batch_size
         selected = torch.empty(n, dtype=torch.float64, device=self.device)
-        with adapter._evaluation():
+        with self.adapter.evaluation():
             for start in range(0, n, size):
                 stop = min(start + size, n)
                 try:
                     # ``flat`` was just built by torch.where and nothing reads it afterwards, so
                     # each forward may own its disjoint slice: a module that writes into its
                     # input changes no row another forward sees, and no copy is needed.
-                    out = adapter._selected(flat[start:stop], target[start:stop])
+                    out = on_device.forward_selected(flat[start:stop], target[start:stop])
                 except Exception as exc:  # the user's model raised
                     raise ModelOutputError(f"The model raised {type(exc).__name__}: {exc}") from exc
                 if out.shape != (stop - start,):
@@ -143,6 +149,5 @@ class MaskedModel:
         if not bool(torch.isfinite(selected).all()):
             bad = int((~torch.isfinite(selected)).sum())
             raise ModelOutputError(f"The model returned NaN or infinite values for {bad} of {n} rows.")
-        with adapter._rows_lock:
-            adapter._rows += n
+        self.adapter.count_rows(n)
         return selected

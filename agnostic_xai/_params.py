@@ -62,7 +62,33 @@ class ParamsMixin:
 
 
 def clone(estimator: T) -> T:
-    """A new unfitted object with the same parameters (deep-copied)."""
+    """A new, unfitted explainer or metric with the same parameters.
+
+    The scikit-learn convention: the copy is built by calling the class with the values of
+    :meth:`~ParamsMixin.get_params`, each deep-copied, so nothing learned in ``fit`` (names
+    ending in ``_``) and no state shared with the original comes along. This is how
+    :func:`agnostic_xai.compare` runs each explainer and metric without changing the objects
+    it was given.
+
+    Parameters
+    ----------
+    estimator : Explainer or Metric
+        Any object with ``get_params`` whose ``__init__`` takes those parameters by name.
+
+    Returns
+    -------
+    Explainer or Metric
+        A new object of the same class; ``clone(e).get_params() == e.get_params()`` for
+        parameters that compare by value.
+
+    Examples
+    --------
+    >>> from agnostic_xai import clone, explainers
+    >>> explainer = explainers.get("kernel_shap", n_samples=64, random_state=0)
+    >>> other = clone(explainer).set_params(random_state=1)
+    >>> other.n_samples, other.random_state, explainer.random_state
+    (64, 1, 0)
+    """
     params = {k: copy.deepcopy(v) for k, v in estimator.get_params().items()}
     return type(estimator)(**params)
 

@@ -1,6 +1,8 @@
 """Model adapters: one predict interface for torch modules, scikit-learn estimators and functions.
 
-:func:`wrap` is the one place that dispatches on the model's type.
+:func:`wrap` is the one place that dispatches on the model's type. :class:`Adapter` documents
+the protocol a new model kind implements; :class:`MaskedRowsOnDevice` is the optional
+capability of building masked rows where the model runs.
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ from typing import Any
 
 from .._validation import check_choice, check_feature_names, check_int, shown
 from ..exceptions import IncompatibleModelError, InvalidInputError, InvalidTypeError
-from .base import DEFAULT_BATCH_SIZE, DEFAULT_CUDA_BATCH_SIZE, OUTPUTS, TASKS, Adapter
+from .base import DEFAULT_BATCH_SIZE, DEFAULT_CUDA_BATCH_SIZE, OUTPUTS, TASKS, Adapter, MaskedRowsOnDevice
 from .callable_adapter import CallableAdapter
 from .sklearn_adapter import SklearnAdapter
 
 __all__ = [
     "Adapter",
+    "MaskedRowsOnDevice",
     "TorchAdapter",
     "SklearnAdapter",
     "CallableAdapter",

@@ -1,10 +1,19 @@
-"""The :class:`Adapter` interface: one predict function for any model."""
+"""The adapter protocol: :class:`Adapter`, what every model kind implements, and the optional
+:class:`MaskedRowsOnDevice` capability.
+
+This module owns the contract between the package and a model: how rows are validated,
+evaluated in batches and counted, in which context the model runs, and how outputs are
+checked and copied. The concrete kinds (torch, scikit-learn, plain functions) live in the
+sibling modules; :func:`agnostic_xai.wrap` chooses among them.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 import numpy as np
@@ -14,7 +23,7 @@ from .._threads import blas_single_threaded
 from .._validation import check_feature_names, check_matrix, check_target
 from ..exceptions import IncompatibleModelError, InvalidInputError, ModelOutputError
 
-__all__ = ["Adapter", "DEFAULT_BATCH_SIZE", "DEFAULT_CUDA_BATCH_SIZE", "TASKS", "OUTPUTS"]
+__all__ = ["Adapter", "MaskedRowsOnDevice", "DEFAULT_BATCH_SIZE", "DEFAULT_CUDA_BATCH_SIZE", "TASKS", "OUTPUTS"]
 
 #: Rows per forward pass. Measured on 2 CPU cores for a 30-64-64-2 MLP (200k rows, numpy's
 #: BLAS limited to one thread): 256 rows 71 ms, 1,024 39 ms, 2,048 28 ms, 4,096 27.5 ms,
@@ -52,6 +61,51 @@ class Adapter(ABC):
         Rows per model call.
     rows_evaluated : int
         Total rows this adapter has sent through the model (for cost accounting).
+
+    Notes
+    -----
+    **The protocol.** Explainers, metrics and the comparison use these members only:
+
+    * :meth:`validate` and :meth:`predict` at the edges, where rows come from a caller;
+    * :meth:`evaluate` for rows that are already validated float64 (the inner loops): it
+      runs :meth:`forward` on chunks of :attr:`batch_size` rows inside :meth:`evaluation`,
+      checks and copies what the model returns, and counts the rows;
+    * :meth:`evaluation`, the context a model runs in (eval mode and no autograd for torch),
+      for code that calls the model by another route;
+    * :meth:`count_rows`, the thread-safe way to count rows evaluated outside
+      :meth:`evaluate` (gradients, masked rows built on a device), so that
+      :attr:`rows_evaluated` stays the whole cost;
+    * :meth:`resolve_target`, and :meth:`gradient` where :attr:`is_differentiable`;
+    * optionally, the :class:`MaskedRowsOnDevice` capability: removal-based methods ask for
+      it with ``isinstance`` and otherwise build their masked rows with numpy and call
+      :meth:`evaluate`.
+
+    **A new model kind** (an ONNX session, a remote endpoint) subclasses :class:`Adapter`,
+    calls ``super().__init__(task=..., output=..., n_features=..., feature_names=...,
+    batch_size=...)`` and implements :meth:`forward`, which evaluates one read-only chunk of
+    rows. It may override :meth:`evaluation` when the model needs a context, and it may add
+    :class:`MaskedRowsOnDevice` when it can build masked rows where the model runs. Nothing
+    else is needed for every perturbation explainer and metric, :func:`agnostic_xai.compare`
+    included; the gradient methods need a differentiable torch adapter. An adapter that
+    travels to worker processes (``n_jobs > 1``, Dask) must pickle.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class Endpoint(Adapter):
+    ...     def __init__(self, weights):
+    ...         super().__init__(task="regression", output="raw", n_features=len(weights),
+    ...                          feature_names=None, batch_size=2)
+    ...         self.weights = np.asarray(weights, dtype=float)
+    ...     def forward(self, X):
+    ...         return X @ self.weights
+    >>> endpoint = Endpoint([1.0, 2.0])
+    >>> endpoint.predict([[1.0, 1.0], [0.0, 1.0], [2.0, 0.0]])
+    array([[3.],
+           [2.],
+           [2.]])
+    >>> endpoint.rows_evaluated
+    3
     """
 
     #: Whether :meth:`gradient` is available.
@@ -132,8 +186,30 @@ class Adapter(ABC):
         """Rows sent through the model by this adapter so far."""
         return self._rows
 
+    def count_rows(self, n: int) -> None:
+        """Add ``n`` rows to :attr:`rows_evaluated` (thread-safe).
+
+        :meth:`evaluate` counts its own rows. Code that sends rows through the model by
+        another route (a gradient, masked rows built on a device, a model call made by a
+        third-party library) counts them here, so that every result's cost is complete.
+
+        Parameters
+        ----------
+        n : int
+            Rows evaluated, at least 0.
+
+        Raises
+        ------
+        InvalidInputError
+            For a negative ``n`` (:class:`~agnostic_xai.exceptions.InvalidTypeError` for a
+            value that is not an int).
+        """
+        rows = check_int(n, "n", minimum=0) or 0  # never None: None is refused
+        with self._rows_lock:
+            self._rows += rows
+
     def _probe(self) -> None:
-        self._predict_validated(np.zeros((1, self.n_features)))
+        self.evaluate(np.zeros((1, self.n_features)))
 
     # ------------------------------------------------------------------ prediction
     def validate(self, X: Any, *, name: str = "X", min_rows: int = 1) -> np.ndarray:
@@ -159,28 +235,48 @@ class Adapter(ABC):
             The explained output (see :attr:`output`), evaluated in chunks of
             :attr:`batch_size` rows, without autograd, with the model in eval mode.
         """
-        return self._predict_validated(self.validate(X))
+        return self.evaluate(self.validate(X))
 
-    def _predict_validated(self, X: np.ndarray) -> np.ndarray:
-        """Chunked evaluation of already-validated float64 rows (no re-validation).
+    def evaluate(self, X: np.ndarray) -> np.ndarray:
+        """Evaluate the model on rows that are already validated, counting them.
 
-        Each chunk reaches :meth:`_forward` as a read-only view (which gives the model its own
-        copy) and each result is copied here: a model that writes into its input or returns
-        one reused buffer can change neither the caller's rows nor an earlier result.
+        The inner loops of explainers and metrics call this rather than :meth:`predict`:
+        their rows come from :meth:`validate` or are built from validated rows, so they are
+        not checked again.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, n_features), float64
+            Validated rows (from :meth:`validate`, or built from such rows).
+
+        Returns
+        -------
+        ndarray of shape (n, n_outputs), float64
+            A new array: :meth:`forward` of each chunk of :attr:`batch_size` rows, run inside
+            :meth:`evaluation` (and with numpy's BLAS on one thread), checked and copied.
+            Each chunk reaches :meth:`forward` as a read-only view and each result is copied
+            here, so a model that writes into its input or returns one reused buffer can
+            change neither the caller's rows nor an earlier result. The ``n`` rows are added
+            to :attr:`rows_evaluated`.
+
+        Raises
+        ------
+        ModelOutputError
+            When the model raises, or returns a wrong shape, a changed number of outputs,
+            NaN or infinite values.
         """
         n = X.shape[0]
-        with blas_single_threaded(), self._evaluation():
+        with blas_single_threaded(), self.evaluation():
             chunks = []
             for start in range(0, n, self.batch_size):
                 block = X[start : start + self.batch_size].view()
                 block.flags.writeable = False
                 try:
-                    out = self._forward(block)
+                    out = self.forward(block)
                 except (Exception, SystemExit) as exc:  # the user's model raised (sys.exit cannot end a run)
                     raise ModelOutputError(f"The model raised {type(exc).__name__}: {exc}") from exc
                 chunks.append(self._check_output(out, block.shape[0]))
-        with self._rows_lock:
-            self._rows += n
+        self.count_rows(n)
         return chunks[0] if len(chunks) == 1 else np.concatenate(chunks, axis=0)
 
     def _check_output(self, out: Any, n: int) -> np.ndarray:
@@ -201,18 +297,38 @@ class Adapter(ABC):
             )
         return out
 
-    def _evaluation(self) -> Any:
-        """Context in which the model is evaluated (eval mode, no grad for torch)."""
-        import contextlib
+    def evaluation(self) -> AbstractContextManager[Any]:
+        """The context the model is evaluated in; :meth:`evaluate` enters it around its chunks.
 
+        The base adapter needs none (a null context). A model kind that does overrides it:
+        the torch adapter puts the module in eval mode (restoring its training flags after)
+        and disables autograd. Code that calls the model by another route than
+        :meth:`evaluate` (tracing a module, a capability's forward) enters it too.
+
+        Returns
+        -------
+        context manager
+        """
         return contextlib.nullcontext()
 
     @abstractmethod
-    def _forward(self, X: np.ndarray) -> np.ndarray:
-        """Evaluate one chunk of float64 rows; return ``(m, k)`` in the explained output space.
+    def forward(self, X: np.ndarray) -> Any:
+        """Evaluate one chunk of rows; what a new model kind implements.
 
-        ``X`` is read-only; the model must be given a copy of its own (the conversion to the
-        model's input type usually is that copy). The result is copied by the caller.
+        Called by :meth:`evaluate` (inside :meth:`evaluation`) with at most
+        :attr:`batch_size` rows; call :meth:`evaluate` or :meth:`predict` instead of this.
+
+        Parameters
+        ----------
+        X : ndarray of shape (m, n_features), float64, read-only
+            The model must be given a copy of its own (the conversion to the model's input
+            type usually is that copy).
+
+        Returns
+        -------
+        array-like of shape (m, k) or (m,)
+            The outputs in the explained space (:attr:`output`). :meth:`evaluate` converts
+            them to float64, checks their shape and finiteness, and copies them.
         """
 
     # ------------------------------------------------------------------ targets
@@ -227,7 +343,7 @@ class Adapter(ABC):
             if self.task == "regression":
                 return np.zeros(n, dtype=np.int64)
             if predictions is None:
-                predictions = self._predict_validated(X)
+                predictions = self.evaluate(X)
             return np.argmax(predictions, axis=1).astype(np.int64)
         return check_target(target, n, self.n_outputs)
 
@@ -249,3 +365,69 @@ class Adapter(ABC):
         d = self._n_features if self._n_features is not None else "?"
         k = self._n_outputs if self._n_outputs is not None else "?"
         return f"{type(self).__name__}(task={self.task!r}, output={self.output!r}, features={d}, outputs={k})"
+
+
+class MaskedRowsOnDevice(ABC):
+    """Optional capability of an :class:`Adapter`: masked rows built and evaluated where the model runs.
+
+    Removal-based computations (exact enumeration, sampling Shapley, feature ablation, the
+    removal metrics) evaluate ``f_t(where(mask, x, r))`` for very many (row, coalition,
+    reference row) triples. :class:`~agnostic_xai._masked.MaskedModel` asks an adapter for
+    this capability with ``isinstance(adapter, MaskedRowsOnDevice)``: when it has it, the
+    rows, the reference rows and the targets are converted once with :meth:`to_tensor`, each
+    block of masked rows is built with ``torch.where`` on :attr:`device` and evaluated in
+    chunks of the adapter's ``batch_size`` with :meth:`forward_selected` inside the
+    adapter's :meth:`~Adapter.evaluation`; only one output per masked row leaves the model,
+    and nothing leaves the device until the caller asks. Without it, the same blocks are
+    built with numpy and evaluated through :meth:`Adapter.evaluate`. Either way the values
+    are the same: selecting entries with ``where`` is exact in any dtype.
+
+    The capability is a mixin: a model kind declares it by subclassing it next to
+    :class:`Adapter` (``class OnnxAdapter(Adapter, MaskedRowsOnDevice)``) or by
+    ``MaskedRowsOnDevice.register(OnnxAdapter)``. The caller checks what
+    :meth:`forward_selected` returns (its shape, finite values), wraps the model's errors in
+    :class:`~agnostic_xai.exceptions.ModelOutputError` and counts the rows with
+    :meth:`Adapter.count_rows`.
+
+    Attributes
+    ----------
+    device : torch.device
+        Where the masked rows are built and the model runs.
+    """
+
+    device: Any
+
+    @abstractmethod
+    def to_tensor(self, X: np.ndarray) -> Any:
+        """Rows as a new tensor on :attr:`device`, in the dtype the model takes.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, n_features), float64
+
+        Returns
+        -------
+        torch.Tensor of shape (n, n_features)
+            Sharing no memory with ``X``. Entries selected from it with ``torch.where`` reach
+            the model as they are, so their conversion must be the one :meth:`Adapter.evaluate`
+            would make.
+        """
+
+    @abstractmethod
+    def forward_selected(self, x: Any, target: Any) -> Any:
+        """The explained output of each row at its own target, for one chunk.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (m, n_features)
+            Rows on :attr:`device` in the model's dtype, given away by the caller: the model
+            may write into them (no copy is made; the caller built them and reads them no more).
+        target : torch.LongTensor of shape (m,)
+            The output explained for each row, on :attr:`device`.
+
+        Returns
+        -------
+        torch.Tensor of shape (m,)
+            ``predict(x)[i, target[i]]`` to the model's rounding, on :attr:`device`.
+            Called inside :meth:`Adapter.evaluation`; the rows are not counted here.
+        """

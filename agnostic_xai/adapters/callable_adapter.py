@@ -39,8 +39,9 @@ class CallableAdapter(Adapter):
         self.function = function
         self._expand_binary: bool | None = None
 
-    def _forward(self, X: np.ndarray) -> np.ndarray:
-        # The function gets its own copy of the rows; Adapter._check_output copies what it returns.
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        """One chunk of rows through the function (see :meth:`Adapter.forward`)."""
+        # The function gets its own copy of the rows; Adapter.evaluate copies what it returns.
         out = np.asarray(self.function(np.array(X, copy=True)), dtype=np.float64)
         if out.ndim == 1:
             out = out[:, None]

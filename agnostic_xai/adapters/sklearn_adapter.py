@@ -85,7 +85,8 @@ class SklearnAdapter(Adapter):
                 self._n_outputs = len(classes)
                 self._output_names = tuple(str(c) for c in classes)
 
-    def _forward(self, X: np.ndarray) -> np.ndarray:
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        """One chunk of rows through the estimator (see :meth:`Adapter.forward`)."""
         # A private copy: pipelines may transform in place (StandardScaler(copy=False)).
         data: Any = np.array(X, dtype=np.float64, copy=True)
         if self._fitted_names is not None:

@@ -13,7 +13,7 @@ from torch import nn
 
 from .._threads import blas_single_threaded
 from ..exceptions import HeadProbeWarning, IncompatibleModelError, InvalidInputError, ModelOutputError
-from .base import DEFAULT_CUDA_BATCH_SIZE, Adapter
+from .base import DEFAULT_CUDA_BATCH_SIZE, Adapter, MaskedRowsOnDevice
 from .heads import HEADS, HeadReading, probe_head, read_head, scripted_name
 
 __all__ = ["TorchAdapter"]
@@ -58,7 +58,7 @@ def _set_eval(module: nn.Module) -> None:
             layer.training = False
 
 
-class TorchAdapter(Adapter):
+class TorchAdapter(Adapter, MaskedRowsOnDevice):
     """Explain a ``torch.nn.Module`` on tabular data.
 
     Use :func:`agnostic_xai.wrap` to build one. The module is evaluated on its own device and
@@ -179,7 +179,7 @@ class TorchAdapter(Adapter):
         super().__setstate__(state)
 
     def _raw_outputs(self, n_features: int) -> int:
-        with self._evaluation():
+        with self.evaluation():
             probe = torch.zeros((1, n_features), dtype=self.dtype, device=self.device)
             try:
                 out = self.module(probe)
@@ -197,7 +197,7 @@ class TorchAdapter(Adapter):
 
     def _probe_head(self, reading: HeadReading, n_features: int, *, declared: bool) -> None:
         """Where the code names no head, decide from the module's outputs on probe rows (once, here)."""
-        with self._evaluation():
+        with self.evaluation():
             probed, observed = probe_head(
                 self.module, n_features, self.dtype, self.device, single_is_classifier=declared
             )
@@ -254,7 +254,8 @@ class TorchAdapter(Adapter):
                 m.training = flag
 
     @contextlib.contextmanager
-    def _evaluation(self) -> Iterator[None]:
+    def evaluation(self) -> Iterator[None]:
+        """The module in eval mode (its training flags restored afterwards), under ``torch.inference_mode``."""
         with self._eval_mode(), torch.inference_mode():
             yield
 
@@ -272,7 +273,7 @@ class TorchAdapter(Adapter):
     def _output(self, x: torch.Tensor) -> torch.Tensor:
         """:meth:`torch_output` on a tensor the module may write into (no copy made here).
 
-        The result may be the module's own output tensor: callers copy it (``_forward``
+        The result may be the module's own output tensor: callers copy it (:meth:`forward`
         converts it to float64 on the CPU) or reduce it to a new tensor (``gather``).
         """
         out = self.module(x)
@@ -304,12 +305,27 @@ class TorchAdapter(Adapter):
         than a softmax over a last dimension of 2 or 3. The module gets a copy of ``x``; the
         result is always a new tensor.
         """
-        return self._selected(x.clone(), target)
+        return self.forward_selected(x.clone(), target)
 
-    def _selected(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """:meth:`torch_selected` on a tensor the module may write into, such as a freshly built
-        block of masked rows that nothing reads afterwards (the masked evaluator's hot loop,
-        where a copy per forward would be pure overhead)."""
+    def forward_selected(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """:meth:`torch_selected` on a tensor the module may write into (the
+        :class:`~agnostic_xai.adapters.MaskedRowsOnDevice` capability).
+
+        For a freshly built block of masked rows that nothing reads afterwards (the masked
+        evaluator's hot loop), where a copy per forward would be pure overhead. Must run
+        inside :meth:`evaluation`; the rows are not counted here.
+
+        Parameters
+        ----------
+        x : Tensor of shape (m, d)
+            Rows on :attr:`device` with dtype :attr:`dtype`; the module may write into them.
+        target : LongTensor of shape (m,)
+            Output index per row.
+
+        Returns
+        -------
+        Tensor of shape (m,)
+        """
         if self.output != "probability" or self.head != "raw" or self.task != "classification":
             return self._output(x).gather(1, target[:, None]).squeeze(1)
         z = self.module(x)
@@ -332,8 +348,9 @@ class TorchAdapter(Adapter):
         array = np.asarray(X).astype(numpy_dtype, copy=True)
         return torch.from_numpy(array).to(device=self.device, dtype=self.dtype)
 
-    def _forward(self, X: np.ndarray) -> np.ndarray:
-        # to_tensor gives the module a private copy; Adapter._check_output copies the result.
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        """One chunk of rows through the module, as float64 on the CPU (see :meth:`Adapter.forward`)."""
+        # to_tensor gives the module a private copy; Adapter.evaluate copies the result.
         out = self._output(self.to_tensor(X))
         return out.detach().to(device="cpu", dtype=torch.float64).numpy()
 
@@ -399,6 +416,5 @@ class TorchAdapter(Adapter):
                 t = torch.as_tensor(targets[start:stop], device=self.device)
                 _, g = self.gradient_tensor(self.to_tensor(array[start:stop]), t)
                 grads[start:stop] = g.to(device="cpu", dtype=torch.float64).numpy()
-        with self._rows_lock:
-            self._rows += array.shape[0]
+        self.count_rows(array.shape[0])
         return grads

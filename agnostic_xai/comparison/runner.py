@@ -523,7 +523,7 @@ def compare(
     constant = _check_constant(adapter, X_arr, background_arr)
     # One model call on the explained rows before any cell: a model that raises or returns
     # NaN or a wrong shape stops here with a ModelOutputError, not in every cell.
-    predictions = adapter._predict_validated(X_arr)
+    predictions = adapter.evaluate(X_arr)
     targets = adapter.resolve_target(target, X_arr, predictions)
     model_score = _model_score(adapter, predictions, y) if y is not None else None
     saturated = check_saturation(adapter, predictions, targets, X_arr, background_arr)

@@ -432,7 +432,7 @@ class _ScriptedModel:
         try:
             scripted = torch.jit.script(module)
         except Exception:
-            with adapter._evaluation():
+            with adapter.evaluation():
                 scripted = torch.jit.trace(module, adapter.to_tensor(example[:1]))
         buffer = io.BytesIO()
         torch.jit.save(scripted, buffer)

@@ -43,12 +43,12 @@ __all__ = [
 def model_function(adapter: Adapter) -> Callable[[Any], np.ndarray]:
     """The function shap calls: ``Z (m, d) -> adapter predictions (m, k)``, float64.
 
-    It goes through :meth:`Adapter._predict_validated`, so the rows shap evaluates are
+    It goes through :meth:`Adapter.evaluate`, so the rows shap evaluates are
     counted and the model sees float64 rows in its own column order.
     """
 
     def predict(Z: Any) -> np.ndarray:
-        return adapter._predict_validated(np.ascontiguousarray(Z, dtype=np.float64))
+        return adapter.evaluate(np.ascontiguousarray(Z, dtype=np.float64))
 
     return predict
 

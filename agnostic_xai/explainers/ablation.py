@@ -75,6 +75,6 @@ class FeatureAblation(Explainer):
         masks = self.groups_.expand(kept) if self.groups_ is not None else kept
         removed = coalition_values(adapter, X, masks, self.reference_, target, max_rows=block_rows(self.max_rows, adapter))
         rows = np.arange(X.shape[0])
-        full = adapter._predict_validated(X)[rows, target]
-        empty = adapter._predict_validated(self.reference_).mean(axis=0)[target]
+        full = adapter.evaluate(X)[rows, target]
+        empty = adapter.evaluate(self.reference_).mean(axis=0)[target]
         return Explanation(values=full[:, None] - removed, base_values=empty)

@@ -211,7 +211,7 @@ class Lime(Explainer):
         donors = rng.integers(0, background.shape[0], size=(n, samples))
         columns = groups.expand(present)  # (n, samples, d)
         rows = np.where(columns, X[:, None, :], background[donors])
-        outputs = self.adapter_._predict_validated(rows.reshape(-1, d)).reshape(n, samples, -1)
+        outputs = self.adapter_.evaluate(rows.reshape(-1, d)).reshape(n, samples, -1)
         z = present.astype(np.float64)
         distances = 1.0 - z.sum(axis=2) / np.sqrt(np.maximum(z.sum(axis=2), 1e-12) * g)
         distances[z.sum(axis=2) == 0] = 1.0
@@ -252,7 +252,7 @@ def _explain_rows(
         column = int(target[i])
 
         def explained_output(rows: np.ndarray, column: int = column) -> np.ndarray:
-            return adapter._predict_validated(np.asarray(rows, dtype=np.float64))[:, column]
+            return adapter.evaluate(np.asarray(rows, dtype=np.float64))[:, column]
 
         exp = explainer._lime_explainer(int(seeds[i])).explain_instance(
             X[i], explained_output, num_features=d, num_samples=int(explainer.n_samples)

@@ -46,7 +46,7 @@ class RandomExplainer(Explainer):
         p = self.n_attributed_
         rng = self._rng()
         draws = rng.standard_normal((X.shape[0], p))
-        f_x = self.adapter_._predict_validated(X)[np.arange(X.shape[0]), target]
-        base = self.adapter_._predict_validated(self.background_).mean(axis=0)[target]
+        f_x = self.adapter_.evaluate(X)[np.arange(X.shape[0]), target]
+        base = self.adapter_.evaluate(self.background_).mean(axis=0)[target]
         scale = np.abs(f_x - base) / np.sqrt(p)
         return Explanation(values=draws * scale[:, None], base_values=base)

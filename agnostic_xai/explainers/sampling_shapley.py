@@ -148,7 +148,7 @@ class SamplingShapley(Explainer):
             check_int(k, "background_per_permutation", minimum=1, kind="a positive int, 'auto' or None")
         self.k_ = int(min(k, r))
         # f(r) for every reference row: the walks' first coalition (the empty one).
-        self.reference_outputs_ = self.adapter_._predict_validated(self.reference_)
+        self.reference_outputs_ = self.adapter_.evaluate(self.reference_)
 
     # ------------------------------------------------------------------ sampling plan
     def _plan(self) -> tuple[np.ndarray, np.ndarray]:

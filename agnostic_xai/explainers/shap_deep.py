@@ -108,7 +108,7 @@ class DeepShap(Explainer):
             return np.asarray(phi), float(np.asarray(explainer.expected_value).reshape(-1)[0])
 
         values, base, n_targets = explain_by_target(adapter, X, background, target, explain_one)
-        output = adapter._predict_validated(X)[np.arange(X.shape[0]), target]
+        output = adapter.evaluate(X)[np.arange(X.shape[0]), target]
         additivity_error = np.abs(output - base - values.sum(axis=1))
         impossible = np.zeros(X.shape[0], dtype=bool)
         if adapter.output == "probability":

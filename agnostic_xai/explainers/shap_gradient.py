@@ -65,7 +65,7 @@ class GradientShap(Explainer):
         self.random_state = random_state
 
     def _fit(self) -> None:
-        self.background_output_ = self.adapter_._predict_validated(self.background_).mean(axis=0)
+        self.background_output_ = self.adapter_.evaluate(self.background_).mean(axis=0)
 
     def _explain(self, X: np.ndarray, target: np.ndarray) -> Explanation:
         n_samples = self.n_samples
@@ -83,7 +83,7 @@ class GradientShap(Explainer):
 
         values, _, n_targets = explain_by_target(adapter, X, self.background_, target, explain_one)
         base = self.background_output_[target]
-        output = adapter._predict_validated(X)[np.arange(X.shape[0]), target]
+        output = adapter.evaluate(X)[np.arange(X.shape[0]), target]
         return Explanation(
             values=sum_over_groups(values, self.groups_),
             base_values=base,

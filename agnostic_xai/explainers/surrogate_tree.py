@@ -129,7 +129,7 @@ class SurrogateTree(Explainer):
         n_train, n_test = int(self.n_samples), max(int(self.n_samples) // 4, 2)
         sampled = self._sample(rng, n_train + n_test)
         rows = np.vstack([self.background_, sampled])
-        outputs = self.adapter_._predict_validated(rows)
+        outputs = self.adapter_.evaluate(rows)
         train, test = rows[:-n_test], rows[-n_test:]
         y_train, y_test = outputs[:-n_test], outputs[-n_test:]
         tree_seed = int(rng.integers(2**31 - 1))

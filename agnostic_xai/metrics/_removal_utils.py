@@ -84,7 +84,7 @@ def gaussian_scale(background: np.ndarray, noise_scale: float) -> np.ndarray:
 # ---------------------------------------------------------------------- model evaluation
 def explained_output(adapter: Adapter, X: np.ndarray, target: np.ndarray) -> np.ndarray:
     """``f_t(x)`` for each row: the explained output."""
-    return adapter._predict_validated(X)[np.arange(X.shape[0]), target]
+    return adapter.evaluate(X)[np.arange(X.shape[0]), target]
 
 
 def masked_values(
@@ -112,7 +112,7 @@ def masked_values(
         values_full = explained_output(adapter, X, target) if full is None else full
         out[is_full] = np.broadcast_to(values_full[:, None], (n, s))[is_full]
     if is_empty.any():
-        empty = adapter._predict_validated(reference).mean(axis=0)
+        empty = adapter.evaluate(reference).mean(axis=0)
         out[is_empty] = np.broadcast_to(empty[target][:, None], (n, s))[is_empty]
     rows, cols = np.nonzero(~(is_full | is_empty))
     if rows.size:

@@ -154,7 +154,7 @@ def infidelity_from_perturbations(
     """
     n, K, d = perturbed.shape
     predicted = np.einsum("nkm,nm->nk", perturbations, attributions)
-    outputs = adapter._predict_validated(perturbed.reshape(n * K, d))
+    outputs = adapter.evaluate(perturbed.reshape(n * K, d))
     changes = explained_output(adapter, X, target)[:, None] - outputs[np.arange(n * K), np.repeat(target, K)].reshape(
         n, K
     )

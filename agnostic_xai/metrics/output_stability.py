@@ -68,8 +68,8 @@ class RelativeOutputStability(RelativeInputStability):
         norm_order(self.norm)
         X_perturbed, perturbed_values, extras = self._rerun_perturbed(attribution, background, explainer)
         P, n, d = X_perturbed.shape
-        outputs = adapter._predict_validated(attribution.data)
-        perturbed_outputs = adapter._predict_validated(X_perturbed.reshape(P * n, d)).reshape(P, n, -1)
+        outputs = adapter.evaluate(attribution.data)
+        perturbed_outputs = adapter.evaluate(X_perturbed.reshape(P * n, d)).reshape(P, n, -1)
         scores, guard = relative_output_stability(
             outputs, attribution.values, perturbed_outputs, perturbed_values, X=attribution.data,
             X_perturbed=X_perturbed, norm=self.norm, eps=self.eps, form=self.form, return_extras=True,

@@ -118,7 +118,7 @@ def prediction_gap(
         row_random(random_state, n), X, n_perturbations, column_types, scale=scale,
         flip_probability=flip_probability, kind=kind, columns=columns,
     )
-    outputs = adapter._predict_validated(perturbed.reshape(n * n_perturbations, d))
+    outputs = adapter.evaluate(perturbed.reshape(n * n_perturbations, d))
     changed = outputs[np.arange(n * n_perturbations), np.repeat(target, n_perturbations)].reshape(n, n_perturbations)
     scores = np.abs(explained_output(adapter, X, target)[:, None] - changed).mean(axis=1)
     return scores, {"k": count, "perturbed": columns}

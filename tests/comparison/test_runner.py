@@ -262,7 +262,7 @@ class FitsOnTheModel(Explainer):
         pass
 
     def _fit(self):
-        self.adapter_._predict_validated(np.repeat(self.background_, 4, axis=0))
+        self.adapter_.evaluate(np.repeat(self.background_, 4, axis=0))
 
     def _explain(self, X, target):
         return Explanation(np.zeros((X.shape[0], X.shape[1])), 0.0)

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from agnostic_xai import wrap
-from agnostic_xai._params import clone
+from agnostic_xai import clone, wrap
 from agnostic_xai.exceptions import InvalidInputError
 from agnostic_xai.explainers import get as get_explainer
 from agnostic_xai.metrics import FAMILIES, AgreementMetric, MetricResult, available, get, get_class
