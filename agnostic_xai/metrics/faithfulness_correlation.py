@@ -194,6 +194,7 @@ class FaithfulnessCorrelation(RemovalMetric):
     """
 
     name: ClassVar[str] = "faithfulness_correlation"
+    is_stochastic: ClassVar[bool] = True
 
     def __init__(
         self,

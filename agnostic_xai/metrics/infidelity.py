@@ -296,6 +296,7 @@ class Infidelity(RemovalMetric):
     """
 
     name: ClassVar[str] = "infidelity"
+    is_stochastic: ClassVar[bool] = True
     higher_is_better: ClassVar[bool] = False
 
     def __init__(

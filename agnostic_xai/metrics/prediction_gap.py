@@ -130,6 +130,7 @@ def prediction_gap(
 class _PredictionGap(FaithfulnessMetric):
     _important: ClassVar[bool] = True
     draws: ClassVar[str] = "prediction_gap"  # PGI and PGU perturb with the same noise
+    is_stochastic: ClassVar[bool] = True
 
     def __init__(
         self,

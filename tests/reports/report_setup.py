@@ -23,10 +23,12 @@ FEATURES = ["age", "a|b", SCRIPT, "cost_$", "income"]
 
 
 class ExactShapley(Explainer):
-    """Exact enumeration (named like the registry's, so reports treat it as the ground truth)."""
+    """Exact enumeration, declared so (``is_exact``, ``computes_exact_shapley``): reports treat it as the ground truth."""
 
     name = "exact_shapley"
     is_additive = True
+    is_exact = True
+    computes_exact_shapley = True
 
     def __init__(self) -> None:
         pass
