@@ -20,7 +20,7 @@ from .exceptions import UnknownNameError
 if TYPE_CHECKING:
     from .comparison import Comparison
 
-__all__ = ["gives_exact_values", "above_exact_limit"]
+__all__ = ["above_exact_limit", "gives_exact_values"]
 
 
 def gives_exact_values(comparison: Comparison, explainer: str) -> bool:

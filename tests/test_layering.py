@@ -28,6 +28,7 @@ attribute, a ``testing`` import), so that it cannot pass by finding nothing.
 from __future__ import annotations
 
 import ast
+import itertools
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -171,9 +172,10 @@ def _own_names(tree: ast.AST) -> set[str]:
             own.add(node.target.id)
         elif isinstance(node, ast.keyword) and node.arg:  # dataclass-like constructors: Record(_x=...)
             own.add(node.arg)
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in {"setattr", "getattr"}:
-            if len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str):
-                own.add(node.args[1].value)
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in {"setattr", "getattr"}
+              and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant)
+              and isinstance(node.args[1].value, str)):
+            own.add(node.args[1].value)
     return {n for n in own if _private(n)}
 
 
@@ -291,7 +293,7 @@ def violations(findings: Findings) -> set[tuple[str, str, str]]:
 
 
 def _describe_cycle(findings: Findings, cycle: list[str]) -> str:
-    steps = [f"{a} -> {b} ({', '.join(findings.edges[a][b][:3])})" for a, b in zip(cycle, cycle[1:])]
+    steps = [f"{a} -> {b} ({', '.join(findings.edges[a][b][:3])})" for a, b in itertools.pairwise(cycle)]
     return " ; ".join(steps)
 
 

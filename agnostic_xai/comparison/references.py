@@ -84,7 +84,7 @@ def self_scored(
         return {}, []
     with_reference = [name for name, metric in metrics if getattr(metric, "needs_reference", False)]
     skip: dict[str, set[str]] = {}
-    records = []
+    records: list[dict[str, str]] = []
     for label, role in roles.items():
         if role != GROUND_TRUTH or not with_reference:
             continue

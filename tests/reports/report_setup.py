@@ -54,6 +54,12 @@ class Noisy(Explainer):
         return Explanation(record.values + noise, record.base_values)
 
 
+class NoisyFloor(Noisy):
+    """Noisy values declared a reference point (``is_reference``), like the registry's ``random``."""
+
+    is_reference = True
+
+
 class StubSurrogate(Explainer):
     """A surrogate tree with the attributes of the registry's: ``trees_``, ``rules_``, ``fidelity_``."""
 
