@@ -16,7 +16,7 @@ import pytest
 from agnostic_xai import explainers, metrics
 from agnostic_xai._review_exact import gives_exact_values
 from agnostic_xai.comparison.references import reference_roles, self_scored
-from agnostic_xai.comparison.result import REPORT_FORMATS, register_report_writer
+from agnostic_xai.comparison.writers import REPORT_FORMATS, register_report_writer
 from agnostic_xai.exceptions import InvalidInputError
 from agnostic_xai.explainers import Explainer, Explanation
 from agnostic_xai.metrics import Metric

@@ -2,13 +2,12 @@
 
 Reports depend on this module, never the other way round: :meth:`Comparison.to_html`,
 :meth:`~Comparison.to_json` and :meth:`~Comparison.to_markdown` call the writers that
-:mod:`agnostic_xai.reports` registers here with :func:`register_report_writer` when it is
+:mod:`agnostic_xai.reports` registers in :mod:`agnostic_xai.comparison.writers` when it is
 imported (``import agnostic_xai`` imports it), so ``comparison/`` does not import ``reports/``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +16,7 @@ import pandas as pd
 
 from .._validation import check_bool, check_float, check_int, check_path, check_str
 from ..attribution import Attribution
-from ..exceptions import AgnosticXAIError, InvalidInputError, UnknownNameError
+from ..exceptions import InvalidInputError, UnknownNameError
 from ._arguments import check_names
 from .references import reference_roles
 from .stats import (
@@ -30,45 +29,13 @@ from .stats import (
     tie_tolerance,
     tolerant_rank,
 )
+from .writers import report_writer
 
 if TYPE_CHECKING:
     from ..adapters import Adapter
     from ..metrics import MetricResult
 
-__all__ = ["Comparison", "TABLE_COLUMNS", "REPORT_FORMATS", "register_report_writer"]
-
-#: The report formats a :class:`Comparison` writes through its methods.
-REPORT_FORMATS = ("html", "json", "markdown")
-_report_writers: dict[str, Callable[..., Any]] = {}
-
-
-def register_report_writer(kind: str, writer: Callable[..., Any]) -> None:
-    """Register the function behind :meth:`Comparison.to_html` (``"html"``), ``to_json`` or ``to_markdown``.
-
-    :mod:`agnostic_xai.reports` registers its writers when imported; a later registration of
-    the same format replaces the earlier one.
-
-    Parameters
-    ----------
-    kind : {"html", "json", "markdown"}
-        The format.
-    writer : callable
-        ``writer(comparison, path, **options)`` for files, ``writer(comparison, **options)``
-        for Markdown.
-    """
-    check_str(kind, "kind")
-    if kind not in REPORT_FORMATS:
-        raise InvalidInputError(f"kind must be one of {list(REPORT_FORMATS)}, got {kind!r}.")
-    if not callable(writer):
-        raise InvalidInputError(f"writer must be callable, got {type(writer).__name__}.")
-    _report_writers[kind] = writer
-
-
-def _writer(kind: str) -> Callable[..., Any]:
-    writer = _report_writers.get(kind)
-    if writer is None:
-        raise AgnosticXAIError(f"No {kind} report writer is registered: import agnostic_xai.reports first.")
-    return writer
+__all__ = ["Comparison", "TABLE_COLUMNS"]
 
 #: Columns of :attr:`Comparison.table`, one line per (explainer, metric, row).
 TABLE_COLUMNS = (
@@ -428,16 +395,16 @@ class Comparison:
     def to_html(self, path: Any, **options: Any) -> Any:
         """Write the self-contained HTML report (:func:`agnostic_xai.reports.write_html`)."""
         check_path(path, "path")
-        return _writer("html")(self, path, **options)
+        return report_writer("html")(self, path, **options)
 
     def to_json(self, path: Any, **options: Any) -> Any:
         """Write the report's content as JSON (:func:`agnostic_xai.reports.write_json`)."""
         check_path(path, "path")
-        return _writer("json")(self, path, **options)
+        return report_writer("json")(self, path, **options)
 
     def to_markdown(self, **options: Any) -> str:
         """The summary and verdict as Markdown, for pasting into a review (:func:`agnostic_xai.reports.to_markdown`)."""
-        return str(_writer("markdown")(self, **options))
+        return str(report_writer("markdown")(self, **options))
 
 
 def empty_failures() -> pd.DataFrame:

@@ -4,7 +4,7 @@ Everything a report says is derived once by :func:`report_content`; :func:`write
 :func:`write_json` and :func:`to_markdown` only format it, so they always agree. Importing
 this package registers them as the writers behind :meth:`Comparison.to_html
 <agnostic_xai.Comparison.to_html>`, ``to_json`` and ``to_markdown``
-(:func:`agnostic_xai.comparison.result.register_report_writer`): reports depend on
+(:func:`agnostic_xai.comparison.writers.register_report_writer`): reports depend on
 :mod:`agnostic_xai.comparison`, which never imports them.
 
 >>> comparison.to_html("report.html")        # doctest: +SKIP
@@ -14,7 +14,7 @@ this package registers them as the writers behind :meth:`Comparison.to_html
 
 from __future__ import annotations
 
-from ..comparison.result import register_report_writer
+from ..comparison.writers import register_report_writer
 from .content import ReportContent, report_content
 from .html import write_html
 from .plots import (
