@@ -2,7 +2,8 @@
 
 Three rules (issue 14, "one execution core"):
 
-(a) no import cycle between the package's top-level parts: ``agnostic_xai.comparison`` and
+(a) no import cycle between the package's top-level parts (imports under ``TYPE_CHECKING``
+    and ``importlib.import_module("literal")`` count too): ``agnostic_xai.comparison`` and
     ``agnostic_xai.reports`` are one node each, ``agnostic_xai._shapley`` another; an edge
     ``A -> B`` is any import in a module of ``A`` of a module of ``B``;
 (b) production modules (everything but ``agnostic_xai.testing``) never import
@@ -45,7 +46,10 @@ THIRD_PARTY: dict[tuple[str, str], str] = {
     # TorchScript keeps a scripted Sequential's children only in the private ``_modules``.
     ("agnostic_xai.adapters.heads", "_modules"): "torch.jit.ScriptModule._modules",
     # A scripted layer's TorchScript type name (``layer._c._type().qualified_name()``) has no public accessor.
+    ("agnostic_xai.explainers.deep_lift", "_c"): "torch.jit.ScriptModule._c",
     ("agnostic_xai.explainers.deep_lift", "_type"): "torch._C.ScriptObject._type",
+    # OneHotEncoder's output width per column with infrequent categories; drop_idx_ is the fallback.
+    ("agnostic_xai.groups", "_n_features_outs"): "sklearn.preprocessing.OneHotEncoder._n_features_outs",
     # torch.load(weights_only=True)'s default allow-list, so that a refusal can name what was not allowed.
     ("agnostic_xai.io.models", "_get_allowed_globals"): "torch._weights_only_unpickler._get_allowed_globals",
 }
@@ -144,6 +148,12 @@ def imports(name: str, path: Path, tree: ast.AST, known: set[str]) -> Iterator[I
                     plain.append(alias.name)
             if plain or not node.names:
                 yield Import(name, node.lineno, target, tuple(plain))
+        elif (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
+              and isinstance(node.args[0].value, str) and not node.args[0].value.startswith(".")
+              and (getattr(node.func, "attr", None) == "import_module" or getattr(node.func, "id", None) in
+                   {"import_module", "__import__"})):
+            # importlib.import_module("agnostic_xai.reports") is an import too; computed names are not seen.
+            yield Import(name, node.lineno, node.args[0].value, ())
 
 
 def part(module: str, package: str) -> str | None:
@@ -172,11 +182,18 @@ def _own_names(tree: ast.AST) -> set[str]:
             own.add(node.target.id)
         elif isinstance(node, ast.keyword) and node.arg:  # dataclass-like constructors: Record(_x=...)
             own.add(node.arg)
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in {"setattr", "getattr"}
-              and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant)
-              and isinstance(node.args[1].value, str)):
-            own.add(node.args[1].value)
     return {n for n in own if _private(n)}
+
+
+def attribute_reads(tree: ast.AST) -> Iterator[tuple[ast.expr, str]]:
+    """Every ``obj.name`` and ``getattr/hasattr/setattr/delattr(obj, "name")`` of a module, as (obj, name)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            yield node.value, node.attr
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+              and node.func.id in {"getattr", "hasattr", "setattr", "delattr"} and len(node.args) >= 2
+              and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)):
+            yield node.args[0], node.args[1].value
 
 
 @dataclass
@@ -216,16 +233,14 @@ def scan(root: Path, package: str) -> Findings:
             if imp.target != name:
                 private_imports.extend(("private-import", name, n) for n in imp.names if _private(n))
         own = _own_names(tree)
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and _private(node.attr):
-                value = node.value
-                if isinstance(value, ast.Name) and value.id in {"self", "cls"}:
-                    continue
-                if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in {"super", "type"}:
-                    continue
-                if node.attr in own:
-                    continue
-                private_attributes.append(("private-attribute", name, node.attr))
+        for value, attribute in attribute_reads(tree):
+            if not _private(attribute) or attribute in own:
+                continue
+            if isinstance(value, ast.Name) and value.id in {"self", "cls"}:
+                continue
+            if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in {"super", "type"}:
+                continue
+            private_attributes.append(("private-attribute", name, attribute))
     return Findings(edges, testing_imports, private_imports, private_attributes)
 
 
@@ -355,6 +370,15 @@ def test_checker_finds_a_planted_cycle_inside_a_function(tmp_path: Path) -> None
     assert "pkg.b.view:2" in _describe_cycle(findings, findings.cycles()[0])
 
 
+def test_checker_sees_an_import_by_name(tmp_path: Path) -> None:
+    root = _plant(tmp_path, {
+        "__init__.py": "",
+        "a.py": "import importlib\n\ndef f():\n    return importlib.import_module('pkg.b')\n",
+        "b.py": "from .a import f\n",
+    })
+    assert scan(root, "pkg").cycles() == [["pkg.a", "pkg.b", "pkg.a"]]
+
+
 def test_checker_accepts_a_layered_tree(tmp_path: Path) -> None:
     root = _plant(tmp_path, {
         "__init__.py": "from .a import f\nfrom .b import g\n",
@@ -389,7 +413,7 @@ def test_checker_finds_planted_private_names_and_testing_imports(tmp_path: Path)
 
             def use(box: Box):
                 from .testing import exact
-                return box._inside, exact(), box.__class__
+                return box._inside, exact(), box.__class__, getattr(box, "_secret", None)
         """,
     })
     findings = scan(root, "pkg")
@@ -398,4 +422,5 @@ def test_checker_finds_planted_private_names_and_testing_imports(tmp_path: Path)
         ("private-import", "pkg.user", "_hidden"),
         ("private-import", "pkg.testing.oracle", "_hidden"),
         ("private-attribute", "pkg.user", "_inside"),
+        ("private-attribute", "pkg.user", "_secret"),
     }
