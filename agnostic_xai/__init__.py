@@ -14,6 +14,7 @@ from .comparison import Comparison, compare
 from .distributed import explain
 from .exceptions import AgnosticXAIError
 from .groups import FeatureGroups
+from . import reports  # noqa: F401  registers the writers behind Comparison.to_html/to_json/to_markdown
 
 from ._version import __version__
 

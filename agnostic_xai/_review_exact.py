@@ -5,7 +5,8 @@ that needs exact values is "not evaluable" (never FAIL) when the explanation has
 players than the comparison's ``exact_limit`` (the project's one limit,
 :data:`agnostic_xai._shapley.MAX_EXACT_FEATURES`), or when the cell that would give the values
 failed with the enumeration's :class:`~agnostic_xai.exceptions.BudgetError` (a ``max_features``
-set lower). Any other missing evidence is a failure.
+set lower). Any other missing evidence is a failure. Whether a reference gives exact values
+is its class's ``is_exact`` attribute, never its name.
 """
 
 from __future__ import annotations
@@ -14,14 +15,30 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ._shapley import MAX_EXACT_FEATURES
+from .exceptions import UnknownNameError
 
 if TYPE_CHECKING:
     from .comparison import Comparison
 
-__all__ = ["EXACT_REFERENCES", "above_exact_limit"]
+__all__ = ["above_exact_limit", "gives_exact_values"]
 
-#: Explainers whose values are exact Shapley values: checks against them need enumeration.
-EXACT_REFERENCES = ("exact_shapley", "exact_shap")
+
+def gives_exact_values(comparison: Comparison, explainer: str) -> bool:
+    """Whether ``explainer`` (a label of the comparison, or a registry name) gives exact Shapley values.
+
+    The fitted explainer's ``is_exact`` when the comparison holds it, else that of the class
+    registered under the name (an explainer that failed before fitting); False for a name
+    that is neither.
+    """
+    from . import explainers
+
+    fitted = comparison.explainers.get(explainer)
+    if fitted is not None:
+        return bool(getattr(fitted, "is_exact", False))
+    try:
+        return bool(explainers.get_class(explainer).is_exact)
+    except UnknownNameError:
+        return False
 
 
 def above_exact_limit(comparison: Comparison, explainer: str, cells: Sequence[tuple[str, str]]) -> str | None:

@@ -1,20 +1,27 @@
-"""Exact Shapley values by enumeration: the one implementation behind the oracle and the explainer.
+"""Exact Shapley values by enumeration: the one implementation behind the oracle, the explainer and the ground truth.
 
-:func:`agnostic_xai.testing.exact_shapley` (the test oracle) and the ``exact_shapley``
-explainer both call :func:`enumerate_shapley`, so they cannot drift apart. It lives outside
-:mod:`agnostic_xai.testing` so that explainers do not import the torch reference models.
+This module owns the exact-enumeration limit (:data:`MAX_EXACT_FEATURES`), the refusal above
+it, the enumeration (:func:`enumerate_shapley`) and the whole-call oracle
+(:func:`exact_shapley`: wrap, validate, resolve the target, enumerate, record). The
+``exact_shapley`` explainer, the ground truth of ``compare`` and the ``shapley_*`` metrics
+use them here; :mod:`agnostic_xai.testing` re-exports :func:`exact_shapley` and the
+coalition helpers for users' tests, and production code never imports ``testing``.
 """
 
 from __future__ import annotations
 
+import time
 from math import comb
+from typing import Any
 
 import numpy as np
 
+from .adapters import wrap
 from .adapters.base import Adapter
-from .exceptions import BudgetError
+from .attribution import Attribution
+from .exceptions import BudgetError, InvalidInputError
 from .groups import FeatureGroups
-from .removal import coalition_values
+from .removal import coalition_values, reference_set
 
 __all__ = [
     "MAX_EXACT_FEATURES",
@@ -23,11 +30,12 @@ __all__ = [
     "exact_budget_message",
     "check_exact_budget",
     "enumerate_shapley",
+    "exact_shapley",
 ]
 
 #: The one exact-enumeration limit of the project: the default ``max_features`` of the
-#: ``exact_shapley``/``exact_shap`` explainers, of :func:`agnostic_xai.testing.exact_shapley`
-#: and of the ``shapley_*`` ground-truth metrics, and the default ``exact_limit`` of
+#: ``exact_shapley``/``exact_shap`` explainers, of :func:`exact_shapley`
+#: (re-exported by :mod:`agnostic_xai.testing`) and of the ``shapley_*`` ground-truth metrics, and the default ``exact_limit`` of
 #: ``compare`` (which skips exact explainers and the ground truth above it) and so of the
 #: command line and of ``review`` (whose exact-value checks are "not evaluable" above it).
 #: 16 players are ``2**16`` coalitions per row and background row: about 0.5 s per
@@ -141,3 +149,82 @@ def enumerate_shapley(
     masks = groups.expand(coalitions) if groups is not None else coalitions
     v = coalition_values(adapter, X, masks, reference, target, max_rows=max_rows)
     return v @ shapley_weights(coalitions), v[:, 0]
+
+
+def exact_shapley(
+    adapter: Any,
+    X: Any,
+    background: Any,
+    target: Any = None,
+    *,
+    groups: FeatureGroups | None = None,
+    removal: str = "marginal",
+    baseline: Any = None,
+    max_features: int = MAX_EXACT_FEATURES,
+    max_rows: int | None = None,
+) -> Attribution:
+    """Exact Shapley values by enumerating every coalition of features (or groups).
+
+    The value of a coalition ``S`` for row ``x`` is ``v(S) = mean_r f_t(x_S, r_{S̄})`` over the
+    reference rows of the removal strategy (the background for ``"marginal"``: the
+    interventional Shapley values of Janzing et al. 2020, which SHAP estimates), and::
+
+        φ_i = Σ_{S ⊆ N \\ {i}} |S|! (p - |S| - 1)! / p! · (v(S ∪ {i}) - v(S))
+
+    All rows and all ``2**p`` coalitions are evaluated in blocks of ``max_rows`` model rows.
+    Efficiency holds by construction: ``v(∅) + Σφ = f(x)``.
+
+    Parameters
+    ----------
+    adapter : Adapter or model
+        The model (anything :func:`agnostic_xai.wrap` accepts).
+    X : array-like of shape (n, d)
+        Rows to explain.
+    background : array-like of shape (b, d)
+        Background rows.
+    target : int, array of shape (n,) or None
+        Explained output; None is the predicted class (output 0 for regression).
+    groups : FeatureGroups, optional
+        Explain groups of columns (removed together) instead of single columns.
+    removal : {"marginal", "mean", "baseline"}
+        See :mod:`agnostic_xai.removal`.
+    baseline : array-like, optional
+        The reference row for ``removal="baseline"``.
+    max_features : int, default=MAX_EXACT_FEATURES (16)
+        Refuse more features (or groups) than this (:class:`~agnostic_xai.exceptions.BudgetError`).
+    max_rows : int, optional
+        Model rows per evaluation block. None: 65,536, or 2**20 for a torch model on a CUDA device (:func:`agnostic_xai.removal.block_rows`).
+
+    Returns
+    -------
+    Attribution
+        ``base_values`` is ``v(∅)``.
+    """
+    start = time.perf_counter()
+    adapter = wrap(adapter)
+    X = adapter.validate(X)
+    reference = reference_set(removal, background, baseline, n_features=adapter.n_features)
+    if groups is not None:
+        if groups.n_features != adapter.n_features:
+            raise InvalidInputError(f"groups cover {groups.n_features} columns; the model has {adapter.n_features}.")
+        players, names = groups.n_groups, groups.names
+    else:
+        players = adapter.n_features
+        names = adapter.feature_names or tuple(f"x{i}" for i in range(players))
+    check_exact_budget(players, max_features, grouped=groups is not None)
+    rows_before = adapter.rows_evaluated
+    targets = adapter.resolve_target(target, X)
+    phi, base = enumerate_shapley(adapter, X, reference, targets, groups=groups, max_rows=max_rows)
+    return Attribution(
+        values=phi,
+        base_values=base,
+        data=X,
+        target=targets,
+        feature_names=names,
+        method="exact_shapley",
+        params={"removal": removal, "n_reference": int(reference.shape[0])},
+        output=adapter.output,
+        seconds=time.perf_counter() - start,
+        model_rows=adapter.rows_evaluated - rows_before,
+        groups=groups,
+    )

@@ -86,7 +86,7 @@ def default_task(seed: int = 0, epochs: int = 300) -> DefaultTask:
     from sklearn.model_selection import train_test_split
     from torch import nn
 
-    from .testing.models import Standardize, make_mlp, seeded
+    from ._torch_models import Standardize, make_mlp, seeded
 
     X, y, groups = load_breast_cancer()
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=seed, stratify=y)

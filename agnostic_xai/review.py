@@ -40,13 +40,15 @@ from scipy import stats
 
 from ._checks import check_int
 from ._messages import quoted
-from ._review_exact import EXACT_REFERENCES, above_exact_limit
+from ._review_exact import above_exact_limit, gives_exact_values
 from ._validation import check_float, is_tensor, shown, tensor_to_array
 from .attribution import Attribution
 from .comparison import Comparison
+from .comparison.references import FLOOR
 from .comparison.stats import holm
 from .config import load_config
 from .exceptions import InvalidInputError, InvalidTypeError
+from .explainers.reference import RandomExplainer
 
 __all__ = [
     "Policy",
@@ -159,7 +161,7 @@ class Policy:
         if self.surrogate_fidelity is not None:
             names.append("surrogate_tree")
         if self.beats_random_p is not None:
-            names.append("random")
+            names.append(RandomExplainer.name)  # the floor (is_reference)
         return list(dict.fromkeys(names))
 
     def required_metrics(self) -> list[str]:
@@ -290,7 +292,7 @@ def run_checks(comparison: Comparison, policy: Policy) -> list[CheckResult]:
 
     if policy.agreement is not None:
         reference = next((r for r in policy.reference if r != name and r in comparison.attributions), None)
-        exact_only = bool(policy.reference) and all(r in EXACT_REFERENCES for r in policy.reference)
+        exact_only = bool(policy.reference) and all(gives_exact_values(comparison, r) for r in policy.reference)
         too_many = (above_exact_limit(comparison, name, [(r, "") for r in policy.reference])
                     if reference is None and exact_only else None)
         if too_many is not None:
@@ -323,19 +325,22 @@ def run_checks(comparison: Comparison, policy: Policy) -> list[CheckResult]:
     if policy.beats_random_p is not None:
         metric = policy.beats_random_metric
         table = comparison.table
+        # The comparison's floor (role "floor": an is_reference explainer), whatever its label.
+        floor_label = next((label for label, role in comparison.references.items() if role == FLOOR),
+                           RandomExplainer.name)
         ours = table[(table["explainer"] == name) & (table["metric"] == metric)].set_index("row")["score"]
-        floor = table[(table["explainer"] == "random") & (table["metric"] == metric)].set_index("row")["score"]
+        floor = table[(table["explainer"] == floor_label) & (table["metric"] == metric)].set_index("row")["score"]
         if ours.empty or floor.empty:
-            who = name if ours.empty else "random"
+            who = name if ours.empty else floor_label
             checks.append(_missing(f"beats random on {metric}", policy.beats_random_p, "<", _failure_reason(comparison, who, metric)))
         else:
             higher = comparison.higher_is_better(metric)
-            paired = pd.concat([ours, floor], axis=1, keys=["ours", "random"]).dropna()
-            diff = paired["ours"] - paired["random"]
+            paired = pd.concat([ours, floor], axis=1, keys=["ours", "floor"]).dropna()
+            diff = paired["ours"] - paired["floor"]
             if len(paired) < 2 or np.all(diff == 0):
                 p_value = 1.0
             else:
-                p_value = float(stats.wilcoxon(paired["ours"], paired["random"], alternative="greater" if higher else "less").pvalue)
+                p_value = float(stats.wilcoxon(paired["ours"], paired["floor"], alternative="greater" if higher else "less").pvalue)
             checks.append(
                 CheckResult(
                     f"beats random on {metric}",
@@ -344,7 +349,7 @@ def run_checks(comparison: Comparison, policy: Policy) -> list[CheckResult]:
                     policy.beats_random_p,
                     "<",
                     f"one-sided paired Wilcoxon over {len(paired)} rows: mean {paired['ours'].mean():.4g} vs "
-                    f"random {paired['random'].mean():.4g} ({'higher' if higher else 'lower'} is better)",
+                    f"random {paired['floor'].mean():.4g} ({'higher' if higher else 'lower'} is better)",
                 )
             )
 

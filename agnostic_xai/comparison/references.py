@@ -6,15 +6,16 @@ Two roles:
   says so with ``is_reference = True``). Any explainer worth using beats it; it is shown so
   that the reader sees where "no better than chance" lies.
 * ``"ground truth"`` — the explainer that computes the ground truth itself
-  (``computes_exact_shapley = True``: ``exact_shapley``, the same enumeration that
-  :func:`agnostic_xai.testing.exact_shapley` gives ``compare``), of the game the
+  (``computes_exact_shapley = True``: ``exact_shapley``, the same enumeration,
+  :func:`agnostic_xai._shapley.exact_shapley`, that ``compare`` runs), of the game the
   comparison's ground-truth metrics measure against (removal ``"marginal"`` over the
   background), in a comparison that has a ground-truth metric. It is the ceiling of those
   metrics; in a comparison without them it is an ordinary candidate (an exact method that
   a user may choose when ``d`` is small), and with another removal it computes another
-  game and is a candidate too. Another exact implementation (``exact_shap``, shap's) stays
-  a candidate: its distance to the ground truth, rounding only, cross-checks the ground
-  truth, and ties with every other exact method (:func:`~agnostic_xai.comparison.stats.tie_tolerance`).
+  game and is a candidate too. Another exact implementation (``exact_shap``, shap's:
+  ``is_exact`` but not ``computes_exact_shapley``) stays a candidate: its distance to the
+  ground truth, rounding only, cross-checks the ground truth, and ties with every other
+  exact method (:func:`~agnostic_xai.comparison.stats.tie_tolerance`).
 
 A reference is shown in every table, marked as one, and left out of ``winner``,
 ``significance``, ranks, the mean rank and every "best"/"cheapest" highlight. The
@@ -33,9 +34,6 @@ __all__ = ["FLOOR", "GROUND_TRUTH", "reference_roles", "self_scored"]
 
 FLOOR = "floor"
 GROUND_TRUTH = "ground truth"
-
-_FLOOR_NAMES = ("random",)
-_EXACT_NAMES = ("exact_shapley",)
 
 
 def reference_roles(explainers: Mapping[str, Any], families: Iterable[str]) -> dict[str, str]:
@@ -57,10 +55,9 @@ def reference_roles(explainers: Mapping[str, Any], families: Iterable[str]) -> d
     has_truth = "ground_truth" in set(families)
     roles: dict[str, str] = {}
     for label, explainer in explainers.items():
-        names = {str(label), str(getattr(explainer, "name", ""))}
-        if getattr(explainer, "is_reference", False) or names & set(_FLOOR_NAMES):
+        if getattr(explainer, "is_reference", False):
             roles[label] = FLOOR
-        elif has_truth and (getattr(explainer, "computes_exact_shapley", False) or names & set(_EXACT_NAMES)):
+        elif has_truth and getattr(explainer, "computes_exact_shapley", False):
             if getattr(explainer, "removal", "marginal") == "marginal":
                 roles[label] = GROUND_TRUTH
     return roles
@@ -71,7 +68,7 @@ def self_scored(
 ) -> tuple[dict[str, set[str]], list[dict[str, str]]]:
     """Cells that would score the ground-truth explainer against itself, and their skip records.
 
-    A metric that takes ``reference`` scores against the exact values ``compare`` computes;
+    A metric that declares ``needs_reference`` scores against the exact values ``compare`` computes;
     for the ground-truth explainer that is a distance of the ground truth to itself (0 up to
     rounding), which says nothing and would top the column. Those cells are not run: they
     are absent from the table and listed in the failures with ``stage="skipped"``.
@@ -85,9 +82,9 @@ def self_scored(
     """
     if not ground_truth_computed:
         return {}, []
-    with_reference = [name for name, metric in metrics if "reference" in metric.get_params()]
+    with_reference = [name for name, metric in metrics if getattr(metric, "needs_reference", False)]
     skip: dict[str, set[str]] = {}
-    records = []
+    records: list[dict[str, str]] = []
     for label, role in roles.items():
         if role != GROUND_TRUTH or not with_reference:
             continue

@@ -1,4 +1,10 @@
-"""The :class:`Comparison` result: one tidy table from which every view is derived."""
+"""The :class:`Comparison` result: one tidy table from which every view is derived.
+
+Reports depend on this module, never the other way round: :meth:`Comparison.to_html`,
+:meth:`~Comparison.to_json` and :meth:`~Comparison.to_markdown` call the writers that
+:mod:`agnostic_xai.reports` registers in :mod:`agnostic_xai.comparison.writers` when it is
+imported (``import agnostic_xai`` imports it), so ``comparison/`` does not import ``reports/``.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ from .stats import (
     tie_tolerance,
     tolerant_rank,
 )
+from .writers import report_writer
 
 if TYPE_CHECKING:
     from ..adapters import Adapter
@@ -386,24 +393,18 @@ class Comparison:
 
     # ------------------------------------------------------------------ reports
     def to_html(self, path: Any, **options: Any) -> Any:
-        """Write the self-contained HTML report (see :mod:`agnostic_xai.reports`)."""
-        from ..reports import write_html
-
+        """Write the self-contained HTML report (:func:`agnostic_xai.reports.write_html`)."""
         check_path(path, "path")
-        return write_html(self, path, **options)
+        return report_writer("html")(self, path, **options)
 
     def to_json(self, path: Any, **options: Any) -> Any:
-        """Write the report's content as JSON (see :mod:`agnostic_xai.reports`)."""
-        from ..reports import write_json
-
+        """Write the report's content as JSON (:func:`agnostic_xai.reports.write_json`)."""
         check_path(path, "path")
-        return write_json(self, path, **options)
+        return report_writer("json")(self, path, **options)
 
     def to_markdown(self, **options: Any) -> str:
-        """The summary and verdict as Markdown, for pasting into a review."""
-        from ..reports import to_markdown
-
-        return to_markdown(self, **options)
+        """The summary and verdict as Markdown, for pasting into a review (:func:`agnostic_xai.reports.to_markdown`)."""
+        return str(report_writer("markdown")(self, **options))
 
 
 def empty_failures() -> pd.DataFrame:

@@ -56,6 +56,11 @@ class Explainer(ParamsMixin):
         A reference point, never a candidate (``random``, the floor): ``compare`` shows it,
         marked, and leaves it out of winners, ranks and highlights
         (:mod:`agnostic_xai.comparison.references`).
+    is_exact : bool
+        Its values are exact Shapley values by full enumeration (``exact_shapley``,
+        ``exact_shap``): ``compare`` skips it by default above ``exact_limit`` players,
+        reports leave it out of the verdicts against exact values, and review checks against
+        it need the enumeration.
     computes_exact_shapley : bool
         Computes the ground truth itself (exact interventional Shapley values by the
         enumeration ``compare`` uses): a reference in a comparison with ground-truth metrics.
@@ -71,6 +76,7 @@ class Explainer(ParamsMixin):
     supports_groups: ClassVar[bool] = True
     min_background: ClassVar[int] = 1
     is_reference: ClassVar[bool] = False
+    is_exact: ClassVar[bool] = False
     computes_exact_shapley: ClassVar[bool] = False
 
     # ------------------------------------------------------------------ fit

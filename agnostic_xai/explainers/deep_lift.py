@@ -61,7 +61,7 @@ import torch
 from torch import nn
 
 from ..exceptions import IncompatibleModelError
-from ..testing.models import Standardize
+from .._torch_models import Standardize
 from .base import Explanation
 from .gradients import _baseline_row, _GradientExplainer, _to_numpy, _values_to_numpy
 

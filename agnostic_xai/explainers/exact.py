@@ -64,6 +64,7 @@ class ExactShapley(Explainer):
     """
 
     name: ClassVar[str] = "exact_shapley"
+    is_exact: ClassVar[bool] = True
     computes_exact_shapley: ClassVar[bool] = True  # the ground truth next to ground-truth metrics
     is_stochastic: ClassVar[bool] = False
     is_additive: ClassVar[bool] = True

@@ -44,6 +44,7 @@ class ExactShap(Explainer):
     """
 
     name: ClassVar[str] = "exact_shap"
+    is_exact: ClassVar[bool] = True  # exact values, shap's enumeration: a candidate, never the ground truth
     is_additive: ClassVar[bool] = True
     supports_groups: ClassVar[bool] = True
 

@@ -91,6 +91,13 @@ class Metric(ParamsMixin):
         this key, never from the explainer, so every explainer is scored with the same
         draws (:mod:`agnostic_xai.metrics._rng`). Metrics that draw the same thing share
         a key (PGI and PGU: ``"prediction_gap"``).
+    is_stochastic : bool
+        Draws random numbers from its ``random_state`` parameter: :func:`~agnostic_xai.compare`
+        sets that parameter to the seed derived from the root seed and :attr:`draws`.
+    needs_reference : bool
+        Scores against exact Shapley values given as its ``reference`` parameter (the
+        ground-truth metrics): :func:`~agnostic_xai.compare` computes them once, passes them
+        to every cell, and does not score the ground-truth explainer against itself.
     """
 
     name: ClassVar[str] = ""
@@ -105,6 +112,8 @@ class Metric(ParamsMixin):
     function: ClassVar[Callable[..., Any] | None] = None
     #: Parameters passed to :attr:`function` as keywords under their own names.
     config: ClassVar[tuple[str, ...]] = ()
+    is_stochastic: ClassVar[bool] = False
+    needs_reference: ClassVar[bool] = False
 
     def __call__(
         self,
@@ -202,6 +211,8 @@ class AgreementMetric(ParamsMixin):
     name: ClassVar[str] = ""
     family: ClassVar[str] = "agreement"
     higher_is_better: ClassVar[bool] = True
+    is_stochastic: ClassVar[bool] = False
+    needs_reference: ClassVar[bool] = False
 
     def __call__(self, attribution_a: Attribution, attribution_b: Attribution) -> MetricResult:
         """Agreement of two explanations, row by row."""

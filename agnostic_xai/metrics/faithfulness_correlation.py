@@ -193,6 +193,7 @@ class FaithfulnessCorrelation(RemovalMetric):
     name: ClassVar[str] = "faithfulness_correlation"
     function = faithfulness_correlation
     config = ("n_subsets", "subset_size", "random_state")
+    is_stochastic: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -1,7 +1,7 @@
 """Distance to the exact Shapley values of the same model, output, rows, background and groups.
 
 The ground truth is the interventional Shapley value that SHAP's explainers estimate,
-computed by full enumeration with :func:`agnostic_xai.testing.exact_shapley` (the same
+computed by full enumeration with :func:`agnostic_xai._shapley.exact_shapley` (the same
 removal definition, ``"marginal"``, that the explainers use). Enumeration costs
 ``2**p · b`` model rows per explained row for ``p`` features (or groups) and ``b``
 background rows, so it is available only for ``p <= max_features``; above that the metrics
@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from .._shapley import MAX_EXACT_FEATURES, exact_budget_message
 from .._validation import check_int
 from ..adapters import Adapter
 from ..attribution import Attribution
+from .._shapley import MAX_EXACT_FEATURES, exact_budget_message, exact_shapley
 from ..exceptions import BudgetError, InvalidInputError
 from .agreement import feature_agreement
 from .base import Metric
@@ -89,6 +89,7 @@ def shapley_topk(values: Any, reference: Any, k: int | float | None = None) -> n
 
 class _ShapleyMetric(Metric):
     family = "ground_truth"
+    needs_reference = True  # compare passes its one enumeration as reference=
     requires_model = True
     requires_background = True
 
@@ -138,8 +139,6 @@ class _ShapleyMetric(Metric):
                 who=f"{self.name}: exact Shapley values are explicitly unavailable: they would",
             )
             raise BudgetError(f"{message[:-1]}; or pass reference= precomputed exact values.")
-        from ..testing import exact_shapley
-
         return exact_shapley(
             adapter,
             attribution.data,

@@ -298,6 +298,7 @@ class Infidelity(RemovalMetric):
     name: ClassVar[str] = "infidelity"
     function = infidelity
     config = ("perturbation", "noise_scale", "subset_size", "n_perturbations", "normalize", "random_state")
+    is_stochastic: ClassVar[bool] = True
     higher_is_better: ClassVar[bool] = False
 
     def __init__(

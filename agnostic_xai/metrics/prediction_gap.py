@@ -129,6 +129,7 @@ class _PredictionGap(FaithfulnessMetric):
     draws: ClassVar[str] = "prediction_gap"  # PGI and PGU perturb with the same noise
     function = prediction_gap
     config = ("k", "n_perturbations", "random_state", "perturbation")
+    is_stochastic: ClassVar[bool] = True
 
     def __init__(
         self,

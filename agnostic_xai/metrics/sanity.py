@@ -120,6 +120,7 @@ class RandomizationSanity(Metric):
     """
 
     name = "randomization_sanity"
+    is_stochastic = True
     family = "sanity"
     higher_is_better = False
     requires_model = False

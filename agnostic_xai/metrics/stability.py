@@ -246,6 +246,7 @@ class MaxSensitivity(_PerturbationStability):
     """
 
     name = "max_sensitivity"
+    is_stochastic = True
 
     def __init__(
         self,
@@ -304,6 +305,7 @@ class RelativeInputStability(_PerturbationStability):
     """
 
     name = "relative_input_stability"
+    is_stochastic = True
 
     def __init__(
         self,
@@ -360,6 +362,7 @@ class SeedStability(Metric):
     """
 
     name = "seed_stability"
+    is_stochastic = True
     family = "stability"
     higher_is_better = True
     requires_model = False

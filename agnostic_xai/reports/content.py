@@ -35,10 +35,6 @@ __all__ = [
     "to_jsonable",
 ]
 
-#: Registry names of explainers that enumerate exact Shapley values: they are the ground
-#: truth of ``ground_truth`` metrics, so "best against the ground truth" leaves them out.
-EXACT_EXPLAINERS = ("exact_shapley", "exact_shap")
-
 
 @dataclass(frozen=True)
 class MetricVerdict:
@@ -323,12 +319,14 @@ def _verdict(comparison: Comparison, metric: str, alpha: float, exclude: tuple[s
     )
 
 
-def _labels_of(comparison: Comparison, registry_names: tuple[str, ...]) -> tuple[str, ...]:
-    """Labels of the explainers whose registry name (or label) is one of ``registry_names``."""
+def _exact_labels(comparison: Comparison) -> tuple[str, ...]:
+    """Labels of the explainers that enumerate exact Shapley values (``is_exact``).
+
+    They are the ground truth of ``ground_truth`` metrics, so "best against the ground
+    truth" leaves them out.
+    """
     return tuple(
-        label
-        for label in comparison.explainer_names
-        if getattr(comparison.explainers.get(label), "name", label) in registry_names or label in registry_names
+        label for label in comparison.explainer_names if getattr(comparison.explainers.get(label), "is_exact", False)
     )
 
 
@@ -528,7 +526,7 @@ def report_content(
     families = {c.key: c.family for c in columns if c.kind == "metric"}
     verdicts = tuple(_verdict(comparison, m, alpha, ()) for m, f in families.items() if f == "faithfulness")
     references = comparison.references
-    exact = _labels_of(comparison, EXACT_EXPLAINERS)
+    exact = _exact_labels(comparison)
     ground_truth = tuple(_verdict(comparison, m, alpha, exact) for m, f in families.items() if f == "ground_truth")
     leader = _cost_leader(comparison)
 

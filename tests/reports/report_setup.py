@@ -23,10 +23,12 @@ FEATURES = ["age", "a|b", SCRIPT, "cost_$", "income"]
 
 
 class ExactShapley(Explainer):
-    """Exact enumeration (named like the registry's, so reports treat it as the ground truth)."""
+    """Exact enumeration, declared so (``is_exact``, ``computes_exact_shapley``): reports treat it as the ground truth."""
 
     name = "exact_shapley"
     is_additive = True
+    is_exact = True
+    computes_exact_shapley = True
 
     def __init__(self) -> None:
         pass
@@ -50,6 +52,12 @@ class Noisy(Explainer):
         record = exact_shapley(self.adapter_, X, self.background_, target)
         noise = self._rng().normal(scale=self.scale, size=record.values.shape)
         return Explanation(record.values + noise, record.base_values)
+
+
+class NoisyFloor(Noisy):
+    """Noisy values declared a reference point (``is_reference``), like the registry's ``random``."""
+
+    is_reference = True
 
 
 class StubSurrogate(Explainer):

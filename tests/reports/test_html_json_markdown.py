@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-from report_setup import SCRIPT, Broken, ClosedFormError, Deletion, ExactShapley, Noisy, make_comparison
+from report_setup import SCRIPT, Broken, ClosedFormError, Deletion, ExactShapley, Noisy, NoisyFloor, make_comparison
 
 from agnostic_xai.comparison import compare
 from agnostic_xai.exceptions import InvalidInputError
@@ -201,7 +201,7 @@ def test_a_comparison_where_everything_failed(tmp_path):
 
 def test_verdict_with_a_significant_winner_and_the_cost_leader_among_candidates():
     two = make_comparison(
-        explainers={"exact_shapley": ExactShapley(), "noisy_2": Noisy(scale=2.0), "random": Noisy(scale=5.0)},
+        explainers={"exact_shapley": ExactShapley(), "noisy_2": Noisy(scale=2.0), "random": NoisyFloor(scale=5.0)},
         metrics=[Deletion()],
     )
     content = report_content(two)
