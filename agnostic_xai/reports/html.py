@@ -22,7 +22,7 @@ import pandas as pd
 from .._checks import check_int
 from ..exceptions import AgnosticXAIError, InvalidInputError
 from . import plots
-from ._files import atomic_write_text, check_path
+from ._files import atomic_write_text, report_target
 from .content import ReportContent, SummaryColumn, format_number, report_content
 from .terminal import KEY_METRICS
 
@@ -480,7 +480,7 @@ def write_html(
     Path
         ``path``.
     """
-    target = check_path(path)
+    target = report_target(path)
     text = render_html(
         comparison, title=title, rows_to_show=rows_to_show, max_plots=max_plots, explainer=explainer, **content_options
     )
