@@ -137,13 +137,13 @@ def test_a_planted_link_in_out_is_refused_before_the_run(files, tmp_path, capsys
 
 def test_a_report_file_is_never_written_through_a_link(tmp_path):
     from agnostic_xai.exceptions import InvalidInputError
-    from agnostic_xai.reports._files import atomic_write_text, check_path
+    from agnostic_xai.reports._files import atomic_write_text, report_target
 
     victim = tmp_path / "victim.txt"
     victim.write_text("keep me")
     link = tmp_path / "report.json"
     link.symlink_to(victim)
-    for write in (check_path, lambda path: atomic_write_text(path, "new")):
+    for write in (report_target, lambda path: atomic_write_text(path, "new")):
         with pytest.raises(InvalidInputError, match="is a symbolic link"):
             write(link)
     assert victim.read_text() == "keep me"

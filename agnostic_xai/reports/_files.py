@@ -12,18 +12,19 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from .._checks import check_path
 from .._paths import refuse_link
 from ..exceptions import InvalidInputError
 
-__all__ = ["atomic_write_text", "check_path"]
+__all__ = ["atomic_write_text", "report_target"]
 
 
-def check_path(path: Any) -> Path:
-    """``path`` as a :class:`Path` to a file in an existing directory."""
-    try:
-        target = Path(os.fspath(path))
-    except TypeError:
-        raise InvalidInputError(f"path must be a str or os.PathLike, got {type(path).__name__}.") from None
+def report_target(path: Any) -> Path:
+    """``path`` as a :class:`Path` to a file in an existing directory.
+
+    Its type is checked by :func:`~agnostic_xai._checks.check_path`, the one path check.
+    """
+    target = Path(os.fspath(check_path(path, "path")))
     refuse_link(target, "The report file")
     if target.is_dir():
         raise InvalidInputError(f"{str(target)!r} is a directory; give a file name such as report.html.")

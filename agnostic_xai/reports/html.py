@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..exceptions import AgnosticXAIError, InvalidInputError
-from ._files import atomic_write_text, check_path
+from ._files import atomic_write_text, report_target
 from ._html_plots import plan_plots, render_png
 from ._html_sections import (
     escape,
@@ -172,7 +172,7 @@ def write_html(
     Path
         ``path``.
     """
-    target = check_path(path)
+    target = report_target(path)
     text = render_html(
         comparison, title=title, rows_to_show=rows_to_show, max_plots=max_plots, explainer=explainer, **content_options
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import InvalidInputError
-from ._files import atomic_write_text, check_path
+from ._files import atomic_write_text, report_target
 from .content import ReportContent, format_number, report_content, to_jsonable
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ def write_json(
     -------
     Path
     """
-    target = check_path(path)
+    target = report_target(path)
     document = report_dict(comparison, include_table=include_table, **content_options)
     text = json.dumps(document, indent=indent, ensure_ascii=False, allow_nan=False)
     return atomic_write_text(target, text + "\n")
