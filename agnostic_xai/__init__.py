@@ -2,7 +2,8 @@
 
 Adapters put any model behind one predict interface; explainers return one
 :class:`Attribution` record; metrics score explanations on the same model, rows, output and
-background; :func:`compare` runs explainers × metrics and returns a :class:`Comparison`.
+background; :func:`compare` runs explainers × metrics and returns a :class:`Comparison` (:func:`plan`
+says what it would evaluate, before running it).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from .adapters import Adapter, wrap
 from .attribution import Attribution
 from .comparison import Comparison, compare
+from .comparison.plan import Plan, plan
 from .distributed import explain
 from .exceptions import AgnosticXAIError
 from .groups import FeatureGroups
@@ -22,8 +24,10 @@ __all__ = [
     "AgnosticXAIError",
     "Comparison",
     "FeatureGroups",
+    "Plan",
     "compare",
     "explain",
+    "plan",
     "wrap",
     "__version__",
 ]

@@ -80,8 +80,14 @@ class Failure:
         return f"{self.start}-{self.stop - 1}"
 
     def as_record(self) -> dict[str, Any]:
-        """The failure as a row of ``Comparison.failures`` (keys :data:`FAILURE_COLUMNS`)."""
-        return {key: getattr(self, key) for key in FAILURE_COLUMNS}
+        """The failure as a row of ``Comparison.failures`` (keys :data:`FAILURE_COLUMNS`).
+
+        With rows, the message starts with them: ``"rows 0-127: ..."``.
+        """
+        record = {key: getattr(self, key) for key in FAILURE_COLUMNS}
+        if self.rows:
+            record["message"] = f"rows {self.rows}: {self.message}"
+        return record
 
     def __str__(self) -> str:
         text = f"{self.error}: {self.message}" if self.error else self.message
