@@ -8,6 +8,7 @@ says what it would evaluate, before running it).
 
 from __future__ import annotations
 
+from ._version import __version__
 from .adapters import Adapter, wrap
 from .attribution import Attribution
 from .comparison import Comparison, compare
@@ -16,18 +17,16 @@ from .distributed import explain
 from .exceptions import AgnosticXAIError
 from .groups import FeatureGroups
 
-from ._version import __version__
-
 __all__ = [
     "Adapter",
-    "Attribution",
     "AgnosticXAIError",
+    "Attribution",
     "Comparison",
     "FeatureGroups",
     "Plan",
+    "__version__",
     "compare",
     "explain",
     "plan",
     "wrap",
-    "__version__",
 ]

@@ -126,7 +126,9 @@ def plan(
 
     Parameters
     ----------
-    model, X, background, y, explainers, metrics, target, feature_groups, seed, time_limit, n_background, exact_limit, memory_limit, row_chunk
+    model, X, background, y, explainers, metrics, target, feature_groups, seed, time_limit, n_background
+        As for :func:`~agnostic_xai.compare`.
+    exact_limit, memory_limit, row_chunk
         As for :func:`~agnostic_xai.compare`.
     max_model_rows : int, optional
         The plan is refused (:attr:`Plan.refusal` says why) when it evaluates more model

@@ -17,8 +17,8 @@ import numpy as np
 from .._params import clone
 from ..adapters import Adapter
 from ..exceptions import InvalidInputError
-from ..explainers import Explainer
 from ..execution.failures import Failure
+from ..explainers import Explainer
 from ..groups import FeatureGroups
 
 __all__ = ["check_background_size", "check_constant", "model_score", "resolve_explainers", "resolve_metrics"]

@@ -215,7 +215,7 @@ def compare(
             result_store.warn_dropped()  # stored rows not trusted (damaged, other configuration) are recomputed
         roles = reference_roles(dict(prepared.explainers), (getattr(m, "family", "") for _, m in prepared.metrics))
         skip, skipped_cells = self_scored(roles, prepared.metrics, reference is not None)
-        failures.extend(Failure(**record) for record in skipped_cells)
+        failures.extend(Failure(**record) for record in skipped_cells)  # type: ignore[arg-type]
         tasks, lanes = build_graph(prepared, stored, skip, in_process=executor.in_process)
         bar = None
         if progress and sys.stderr.isatty():

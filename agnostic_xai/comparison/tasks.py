@@ -136,8 +136,9 @@ def explain_chunk_task(
                 fitted = entry.get(explainer, inputs)
                 piece.attribution = explain_chunk(fitted, inputs.X, inputs.targets, start, stop, inputs.seed, name)
         except Exception as exc:
-            rows = {"start": start, "stop": stop} if fitted is not None and n_chunks > 1 else {}
-            piece.failure = Failure.from_exception(exc, explainer=name, stage="explain", **rows)
+            rows = fitted is not None and n_chunks > 1  # the chunk's rows, when the explainer fitted
+            piece.failure = Failure.from_exception(exc, explainer=name, stage="explain",
+                                                   start=start if rows else None, stop=stop if rows else None)
             entry.failed(start)
         if fitted is not None:
             piece.fit_seconds = float(getattr(fitted, "fit_seconds_", 0.0))

@@ -101,7 +101,9 @@ def check_task(task: Any, index: int) -> Task:
         if isinstance(arg, After) and not (
             isinstance(arg.index, int) and not isinstance(arg.index, bool) and 0 <= arg.index < index
         ):
-            raise InvalidInputError(f"Task {index} depends on task {arg.index}; a task may depend on earlier ones only.")
+            raise InvalidInputError(
+                f"Task {index} depends on task {arg.index}; a task may depend on earlier ones only."
+            )
     return task
 
 

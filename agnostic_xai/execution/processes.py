@@ -43,7 +43,8 @@ def _lanes(tasks: Iterable[Any], window: int | None) -> Iterator[_Lane]:
             lane = []
         if isinstance(this, str) and this in closed:
             raise InvalidInputError(
-                f"Task {index} of lane {this!r} comes after another lane's tasks; give a lane's tasks one after the other."
+                f"Task {index} of lane {this!r} comes after another lane's tasks; "
+                "give a lane's tasks one after the other."
             )
         for i in task.dependencies:
             if owner.get(i) != this:
