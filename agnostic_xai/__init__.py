@@ -2,31 +2,34 @@
 
 Adapters put any model behind one predict interface; explainers return one
 :class:`Attribution` record; metrics score explanations on the same model, rows, output and
-background; :func:`compare` runs explainers × metrics and returns a :class:`Comparison`.
+background; :func:`compare` runs explainers × metrics and returns a :class:`Comparison` (:func:`plan`
+says what it would evaluate, before running it).
 """
 
 from __future__ import annotations
 
 from ._params import clone
+from ._version import __version__
 from .adapters import Adapter, wrap
 from .attribution import Attribution
 from .comparison import Comparison, compare
+from .comparison.plan import Plan, plan
 from .distributed import explain
 from .exceptions import AgnosticXAIError
 from .groups import FeatureGroups
 from . import reports  # noqa: F401  registers the writers behind Comparison.to_html/to_json/to_markdown
 
-from ._version import __version__
-
 __all__ = [
     "Adapter",
-    "Attribution",
     "AgnosticXAIError",
+    "Attribution",
     "Comparison",
     "FeatureGroups",
+    "Plan",
+    "__version__",
     "clone",
     "compare",
     "explain",
+    "plan",
     "wrap",
-    "__version__",
 ]

@@ -303,7 +303,6 @@ def _run_options(args: argparse.Namespace, settings: Mapping[str, Any], out: Pat
         "force": args.force,
         "store": None if args.plan else out / STORE_NAME,
         "resume": args.resume,
-        "plan_only": args.plan,
     }
 
 
@@ -334,6 +333,11 @@ def _run_compare(
         progress=not args.no_progress,
         **_run_options(args, settings, out),
     )
+    if args.plan:
+        from .comparison.plan import plan
+
+        run_only = ("n_jobs", "progress", "store", "resume", "force")
+        return plan(inputs.adapter, inputs.X, **{k: v for k, v in options.items() if k not in run_only})
     if args.backend == "dask" or args.scheduler:
         from .distributed import dask_client
 

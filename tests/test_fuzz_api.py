@@ -215,7 +215,7 @@ def test_fit_arguments(value):
 # ---------------------------------------------------------------------------------- compare and explain
 COMPARE_KEYWORDS = ["X", "background", "y", "explainers", "metrics", "target", "feature_groups", "seed", "n_jobs",
                     "progress", "time_limit", "n_background", "exact_limit", "memory_limit", "store", "resume",
-                    "plan_only", "backend", "client", "max_model_rows", "force", "row_chunk"]
+                    "backend", "client", "max_model_rows", "force", "row_chunk"]
 
 
 @FUZZ

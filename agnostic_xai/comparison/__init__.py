@@ -5,4 +5,4 @@ from .result import TABLE_COLUMNS, Comparison
 from .runner import CellExit, CellMemoryError, CellTimeout, compare
 from .store import ResultStore
 
-__all__ = ["compare", "Comparison", "Plan", "ResultStore", "CellTimeout", "CellMemoryError", "CellExit", "TABLE_COLUMNS"]
+__all__ = ["TABLE_COLUMNS", "CellExit", "CellMemoryError", "CellTimeout", "Comparison", "Plan", "ResultStore", "compare"]

@@ -26,13 +26,18 @@ from .._validation import (
     shown,
 )
 from ..exceptions import InvalidInputError, InvalidTypeError
+from ..execution.executors import Executor, available_executors
 from ..groups import check_groups
 from .chunks import check_row_chunk
 from .limits import check_time_limit
 
-__all__ = ["check_compare_arguments", "check_specification", "check_names"]
+__all__ = ["check_backend", "check_compare_arguments", "check_names", "check_specification"]
 
-BACKENDS = ("local", "dask")
+
+def check_backend(backend: Any) -> None:
+    """Refuse a ``backend`` that is neither a registered executor name nor an Executor."""
+    if not isinstance(backend, Executor):
+        check_choice(backend, "backend", available_executors())
 
 
 def check_compare_arguments(
@@ -45,20 +50,19 @@ def check_compare_arguments(
     target: Any,
     feature_groups: Any,
     seed: Any,
-    n_jobs: Any,
-    progress: Any,
     time_limit: Any,
     n_background: Any,
     exact_limit: Any,
     memory_limit: Any,
-    store: Any,
-    resume: Any,
-    plan_only: Any,
-    backend: Any,
-    client: Any,
-    max_model_rows: Any,
-    force: Any,
     row_chunk: Any,
+    max_model_rows: Any = None,
+    n_jobs: Any = 1,
+    progress: Any = True,
+    store: Any = None,
+    resume: Any = False,
+    backend: Any = "local",
+    client: Any = None,
+    force: Any = False,
 ) -> None:
     """Refuse any argument of ``compare`` that is wrong on its face (see the module notes).
 
@@ -73,7 +77,7 @@ def check_compare_arguments(
         An explainer or metric name that is not registered.
     """
     check_int(seed, "seed", minimum=0)
-    check_choice(backend, "backend", BACKENDS)
+    check_backend(backend)
     if client is not None and backend != "dask":
         raise InvalidInputError("client is used by backend='dask' only.")
     check_int(n_jobs, "n_jobs", minimum=1)
@@ -82,7 +86,7 @@ def check_compare_arguments(
     check_int(max_model_rows, "max_model_rows", minimum=1, allow_none=True)
     check_int(n_background, "n_background", minimum=1)
     check_int(exact_limit, "exact_limit", minimum=0)
-    for label, flag in (("progress", progress), ("resume", resume), ("plan_only", plan_only), ("force", force)):
+    for label, flag in (("progress", progress), ("resume", resume), ("force", force)):
         check_bool(flag, label)
     check_path(store, "store", allow_none=True)
     if resume and store is None:

@@ -35,7 +35,7 @@ from scipy.stats import rankdata
 
 from ..exceptions import DegenerateMetricWarning
 
-__all__ = ["check_degenerate", "PGI_PGU_RTOL", "EPS_DOMINATED_SHARE", "TIE_RTOL", "TIE_ATOL"]
+__all__ = ["EPS_DOMINATED_SHARE", "PGI_PGU_RTOL", "TIE_ATOL", "TIE_RTOL", "check_degenerate"]
 
 #: PGI and PGU closer than this (relative to the larger) count as equal.
 PGI_PGU_RTOL = 0.02

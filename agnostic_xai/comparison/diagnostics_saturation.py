@@ -25,7 +25,7 @@ import numpy as np
 from ..adapters.base import Adapter
 from ..exceptions import SaturationWarning
 
-__all__ = ["SATURATION_SHARE", "OUT_OF_RANGE_SHARE", "check_saturation", "out_of_range_columns"]
+__all__ = ["OUT_OF_RANGE_SHARE", "SATURATION_SHARE", "check_saturation", "out_of_range_columns"]
 
 #: Share of explained rows with a saturated probability (0 or 1 to float32 precision) from
 #: which :func:`check_saturation` warns.

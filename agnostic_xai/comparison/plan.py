@@ -25,10 +25,15 @@ import numpy as np
 import pandas as pd
 
 from .._params import clone, derive_seed
+from ..execution.failures import Failure
+from ..groups import FeatureGroups
 from ..metrics._rng import metric_seed
+from .chunks import DEFAULT_ROW_CHUNK, row_chunks
+from .inputs import DEFAULT_EXACT_LIMIT, Prepared, prepare
+from .limits import cell_limits
 from .references import reference_roles, self_scored
 
-__all__ = ["Plan", "make_plan"]
+__all__ = ["Plan", "make_plan", "plan"]
 
 #: Columns of :attr:`Plan.cells`.
 PLAN_COLUMNS = ("explainer", "metric", "model_rows", "seconds_estimate", "status")
@@ -89,35 +94,73 @@ class Plan:
 
 
 def _measure(adapter: Any, function: Any, limits: Any) -> tuple[Any, float, int]:
-    from .runner import _limits
-
     rows, start = adapter.rows_evaluated, time.perf_counter()
-    with _limits(*limits):
+    with cell_limits(*limits):
         value = function()
     return value, time.perf_counter() - start, adapter.rows_evaluated - rows
 
 
-def make_plan(
-    chosen: list[tuple[str, Any]],
-    metrics: list[tuple[str, Any]],
-    adapter: Any,
-    X: np.ndarray,
-    background: np.ndarray,
-    targets: np.ndarray,
-    groups: Any,
-    seed: int,
-    limits: tuple[float | None, int | None],
-    wants_reference: bool,
-    max_model_rows: int | None,
+def plan(
+    model: Any,
+    X: Any,
     *,
-    row_chunk: int | None = None,
+    background: Any = None,
+    y: Any = None,
+    explainers: Any = "default",
+    metrics: Any = "default",
+    target: Any = None,
+    feature_groups: FeatureGroups | None = None,
+    seed: int = 0,
+    time_limit: float | None = None,
+    n_background: int = 50,
+    exact_limit: int = DEFAULT_EXACT_LIMIT,
+    memory_limit: int | None = None,
+    max_model_rows: int | None = None,
+    row_chunk: int | None = DEFAULT_ROW_CHUNK,
 ) -> Plan:
-    """Calibrate every cell on one row and scale to ``X``'s rows (see the module docstring).
+    """What :func:`~agnostic_xai.compare` with the same arguments would evaluate, before running it.
+
+    Every explainer and metric is calibrated on one and two rows (see the module notes) and
+    the costs are scaled to ``X``'s rows; the arguments are those of ``compare`` (checked,
+    resolved and seeded the same way), less the ones that only running uses.
+
+    Parameters
+    ----------
+    model, X, background, y, explainers, metrics, target, feature_groups, seed, time_limit, n_background
+        As for :func:`~agnostic_xai.compare`.
+    exact_limit, memory_limit, row_chunk
+        As for :func:`~agnostic_xai.compare`.
+    max_model_rows : int, optional
+        The plan is refused (:attr:`Plan.refusal` says why) when it evaluates more model
+        rows than this.
+
+    Returns
+    -------
+    Plan
+        Model rows and seconds per cell.
+
+    Raises
+    ------
+    InvalidInputError, ModelOutputError
+        As :func:`~agnostic_xai.compare` raises them, before any calibration.
+    """
+    prepared = prepare(
+        model, X, background=background, y=y, explainers=explainers, metrics=metrics, target=target,
+        feature_groups=feature_groups, seed=seed, time_limit=time_limit, n_background=n_background,
+        exact_limit=exact_limit, memory_limit=memory_limit, row_chunk=row_chunk, max_model_rows=max_model_rows,
+    )
+    return make_plan(prepared, max_model_rows)
+
+
+def make_plan(prepared: Prepared, max_model_rows: int | None) -> Plan:
+    """Calibrate every cell of a prepared comparison on one row and scale to its rows (see the module docstring).
 
     An explainer's fixed cost per ``explain`` call is counted once per row chunk.
     """
-    from .chunks import row_chunks
-
+    inputs = prepared.inputs
+    chosen, metrics = list(prepared.explainers), list(prepared.metrics)
+    adapter, X, background, targets, groups = inputs.adapter, inputs.X, inputs.background, inputs.targets, inputs.groups
+    seed, limits, wants_reference, row_chunk = inputs.seed, inputs.limits, prepared.wants_reference, inputs.row_chunk
     began = time.perf_counter()
     n = X.shape[0]
     calls = len(row_chunks(n, row_chunk))
@@ -125,7 +168,7 @@ def make_plan(
     lines: list[dict[str, Any]] = []
     reference = None
     if wants_reference:
-        from ..testing import exact_shapley
+        from .._shapley import exact_shapley
 
         try:
             costs = []
@@ -169,12 +212,12 @@ def make_plan(
             if metric_name in skip.get(name, ()):
                 continue
             metric = clone(metric)
-            if "random_state" in metric.get_params():
+            if getattr(metric, "is_stochastic", False):
                 metric.set_params(random_state=metric_seed(seed, metric))
             try:
                 costs = []
                 for attribution in attributions:
-                    if reference is not None and "reference" in metric.get_params():
+                    if reference is not None and getattr(metric, "needs_reference", False):
                         metric.set_params(reference=reference[: attribution.n_rows])
                     _, seconds, rows = _measure(
                         adapter, lambda: metric(attribution, adapter, background, explainer=explainer), limits
@@ -186,20 +229,20 @@ def make_plan(
             lines.append(_line(name, metric_name, *_scale(costs, n, k)))
     cells = pd.DataFrame(lines, columns=list(PLAN_COLUMNS))
     cells["model_rows"] = cells["model_rows"].astype("Float64").round().astype("Int64")
-    plan = Plan(cells=cells, n_rows=n, calibration_seconds=time.perf_counter() - began, max_model_rows=max_model_rows)
-    if max_model_rows is not None and plan.total_model_rows > max_model_rows:
+    result = Plan(cells=cells, n_rows=n, calibration_seconds=time.perf_counter() - began, max_model_rows=max_model_rows)
+    if max_model_rows is not None and result.total_model_rows > max_model_rows:
         biggest = cells.sort_values("model_rows", ascending=False, na_position="last").head(3)
         named = ", ".join(
             f"{line.explainer}{' / ' + line.metric if line.metric else ''} ({int(line.model_rows):,})"
             for line in biggest.itertuples()
             if not pd.isna(line.model_rows)
         )
-        plan.refusal = (
-            f"the plan evaluates {plan.total_model_rows:,} model rows, above max_model_rows={max_model_rows:,}; "
+        result.refusal = (
+            f"the plan evaluates {result.total_model_rows:,} model rows, above max_model_rows={max_model_rows:,}; "
             f"the biggest cells: {named}. Lower their budgets or the rows explained, raise the limit "
             "(--max-model-rows), or force the run (force=True, --force)."
         )
-    return plan
+    return result
 
 
 def _scale(costs: list[tuple[int, float]], n: int, k: int, calls: int = 1) -> tuple[float, float, str]:
@@ -220,7 +263,4 @@ def _line(explainer: str, metric: str, rows: float, seconds: float, status: str)
 
 
 def _status(exc: BaseException) -> str:
-    from .runner import _failure
-
-    failure = _failure("", "", "plan", exc)
-    return f"{failure['error']}: {failure['message']}"
+    return str(Failure.from_exception(exc, stage="plan"))

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from ..adapters import Adapter
     from ..metrics import MetricResult
 
-__all__ = ["Comparison", "TABLE_COLUMNS"]
+__all__ = ["TABLE_COLUMNS", "Comparison"]
 
 #: Columns of :attr:`Comparison.table`, one line per (explainer, metric, row).
 TABLE_COLUMNS = (

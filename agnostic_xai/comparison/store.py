@@ -61,7 +61,7 @@ from ..exceptions import InvalidInputError, StoreError, StoreWarning
 from .store_codec import array_digest, attribution_bytes, canonical, decode_cell, fingerprint, pack, real, row_digest
 from .store_lock import StoreLock
 
-__all__ = ["ResultStore", "StoredExplainer", "fingerprint", "canonical", "array_digest"]
+__all__ = ["ResultStore", "StoredExplainer", "array_digest", "canonical", "fingerprint"]
 
 #: Version of the store's schema; a store of another version is refused on resume (and
 #: started afresh otherwise). Version 2 added the per-row fingerprint and checksum.

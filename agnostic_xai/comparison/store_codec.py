@@ -25,8 +25,15 @@ from ..attribution import Attribution
 from ..exceptions import InvalidInputError
 
 __all__ = [
-    "array_digest", "canonical", "fingerprint", "pack", "unpack", "attribution_bytes", "row_digest", "real",
+    "array_digest",
+    "attribution_bytes",
+    "canonical",
     "decode_cell",
+    "fingerprint",
+    "pack",
+    "real",
+    "row_digest",
+    "unpack",
 ]
 
 

@@ -40,10 +40,10 @@ from .._validation import check_choice, check_matrix, check_path, is_tensor, ten
 from ..adapters import Adapter, wrap
 from ..attribution import Attribution
 from ..exceptions import AgnosticXAIError, IncompatibleModelError, InvalidInputError
+from ..execution.cluster import MissingDependencyError, dask_client, torch_threads
+from ..execution.shared import share
 from ..groups import FeatureGroups, check_groups
-from .cluster import MissingDependencyError, dask_client, torch_threads
 from .encoding import Encoder, check_encoder, csv_dtypes, encode, raw_columns
-from .shared import share
 
 __all__ = ["DEFAULT_PARTITION_ROWS", "DEFAULT_SEED_BLOCK", "ExplainResult", "PartitionFailure", "explain"]
 

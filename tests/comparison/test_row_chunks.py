@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from agnostic_xai import compare, wrap
+from agnostic_xai import compare, plan, wrap
 from agnostic_xai._params import derive_seed
 from agnostic_xai.comparison import ResultStore
 from agnostic_xai.comparison.chunks import DEFAULT_ROW_CHUNK, row_chunks
@@ -137,9 +137,11 @@ def test_row_chunk_is_part_of_the_store_fingerprint_when_it_splits_the_rows(task
 def test_the_plan_counts_each_chunk_s_fixed_cost(task):
     # integrated_gradients evaluates the baseline once per explain call.
     for chunk in (3, None):
-        plan = run(task, explainers=["integrated_gradients"], row_chunk=chunk, plan_only=True)
+        adapter, X = task
+        calibrated = plan(adapter, X, seed=3, n_background=8, metrics=["deletion_auc"],
+                          explainers=["integrated_gradients"], row_chunk=chunk)
         comparison = run(task, explainers=["integrated_gradients"], row_chunk=chunk)
-        planned = plan.cells.set_index(["explainer", "metric"])["model_rows"]
+        planned = calibrated.cells.set_index(["explainer", "metric"])["model_rows"]
         assert planned[("integrated_gradients", "")] == comparison.costs["model_rows"].iloc[0]
     assert (run(task, explainers=["integrated_gradients"], row_chunk=3).costs["model_rows"].iloc[0]
             == comparison.costs["model_rows"].iloc[0] + 3)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agnostic_xai import compare, wrap
+from agnostic_xai import compare, plan, wrap
 from agnostic_xai.comparison import Plan, ResultStore
 from agnostic_xai.comparison.store import fingerprint
 from agnostic_xai.exceptions import BudgetError, InvalidInputError
@@ -31,6 +31,14 @@ def run(task, **kwargs):
     options = dict(explainers=EXPLAINERS, metrics=METRICS, progress=False, seed=5, n_background=6)
     options.update(kwargs)
     return compare(model, X, **options)
+
+
+def planned(task, **kwargs):
+    """``plan`` with run()'s options (it takes no progress bar: it runs nothing)."""
+    model, X = task
+    options = dict(explainers=EXPLAINERS, metrics=METRICS, seed=5, n_background=6)
+    options.update(kwargs)
+    return plan(model, X, **options)
 
 
 def scores(comparison):
@@ -118,36 +126,36 @@ def test_fingerprint_is_canonical():
 def test_plan_counts_the_model_rows_the_run_evaluates(task):
     model, X = task
     adapter = wrap(model, feature_names=list(X.columns))
-    plan = run(task, plan_only=True)
-    assert isinstance(plan, Plan) and (plan.cells["status"] == "ok").all()
+    calibrated = planned(task)
+    assert isinstance(calibrated, Plan) and (calibrated.cells["status"] == "ok").all()
     comparison = compare(adapter, X, explainers=EXPLAINERS, metrics=METRICS, progress=False, seed=5, n_background=6)
-    planned = plan.cells.set_index(["explainer", "metric"])["model_rows"]
+    cells = calibrated.cells.set_index(["explainer", "metric"])["model_rows"]
     costs = comparison.costs.set_index("explainer")["model_rows"]
     metric_rows = comparison.table.groupby(["explainer", "metric"])["metric_model_rows"].first()
     for name in EXPLAINERS:
         # shap's permutation explainer skips repeated masked rows, so its count depends on
         # the row: an estimate (measured within 15 %); the others are exact.
         tolerance = 0.15 if name == "permutation_shap" else 0.0
-        assert planned[(name, "")] == pytest.approx(costs[name], rel=tolerance)
+        assert cells[(name, "")] == pytest.approx(costs[name], rel=tolerance)
         for metric in METRICS:
             if (name, metric) not in metric_rows:  # the ground truth, not scored against itself
-                assert (name, metric) not in planned and (name, metric) == ("exact_shapley", "shapley_error")
+                assert (name, metric) not in cells and (name, metric) == ("exact_shapley", "shapley_error")
                 continue
-            assert planned[(name, metric)] == pytest.approx(metric_rows[(name, metric)], rel=tolerance)
-    assert "total:" in plan.to_string()
+            assert cells[(name, metric)] == pytest.approx(metric_rows[(name, metric)], rel=tolerance)
+    assert "total:" in calibrated.to_string()
 
 
 def test_plan_above_the_limit_is_refused_unless_forced(task):
     with pytest.raises(BudgetError, match="max_model_rows=100.*biggest cells: permutation_shap"):
         run(task, max_model_rows=100)
-    plan = run(task, max_model_rows=100, plan_only=True)
-    assert plan.refusal is not None and "--force" in plan.refusal
+    calibrated = planned(task, max_model_rows=100)
+    assert calibrated.refusal is not None and "--force" in calibrated.refusal
     assert len(run(task, max_model_rows=100, force=True).table) == (4 * 3 - 1) * 8
 
 
 def test_a_budget_too_small_is_refused_before_planning(task):
     with pytest.raises(BudgetError, match=r"p \+ 2"):
-        run(task, explainers={"kernel_shap": {"n_samples": 3}}, plan_only=True)
+        planned(task, explainers={"kernel_shap": {"n_samples": 3}})
 
 
 def test_a_cell_past_the_memory_limit_fails_and_the_others_complete(task):

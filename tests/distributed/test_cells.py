@@ -1,4 +1,4 @@
-"""run_cells_dask: compare's per-explainer cells on a Dask cluster, identical to running them here."""
+"""run_cells_dask and run_tasks_dask: calls and task graphs on a Dask cluster, identical to running them here."""
 
 from __future__ import annotations
 
@@ -10,11 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from agnostic_xai import wrap
-from agnostic_xai.comparison.runner import _resolve_metrics, _run_explainer
+from agnostic_xai import compare, wrap
 from agnostic_xai.distributed import After, Task, TaskError, run_cells_dask, run_tasks_dask
 from agnostic_xai.exceptions import InvalidInputError
-from agnostic_xai.explainers import get
 from agnostic_xai.testing import make_mlp
 
 distributed = pytest.importorskip("dask.distributed")
@@ -50,27 +48,34 @@ def total(values: np.ndarray, shared: np.ndarray) -> float:
     return float(values.sum() + shared[0])
 
 
+def one_explainer(name, params, metrics, adapter, X, background, seed):
+    """A whole comparison of one explainer (a cell of a larger one), as the public compare runs it."""
+    return compare(adapter, X, background=background, explainers={name: params}, metrics=metrics, seed=seed,
+                   progress=False)
+
+
 def test_comparison_cells_match_the_local_run(client):
     rng = np.random.default_rng(0)
     adapter = wrap(make_mlp(5, 3, (8,), seed=1, dtype=torch.float64))
     X, background = rng.normal(size=(12, 5)), rng.normal(size=(8, 5))
-    targets = adapter.resolve_target(None, X)
-    metrics = _resolve_metrics(["deletion_auc", "infidelity", "sparseness"], None)
+    metrics = ["deletion_auc", "infidelity", "sparseness"]
     chosen = [
-        ("smoothgrad", get("smoothgrad", n_samples=4)),
-        ("feature_ablation", get("feature_ablation")),
-        ("integrated_gradients", get("integrated_gradients", n_steps=8)),
+        ("smoothgrad", {"n_samples": 4}),
+        ("feature_ablation", {}),
+        ("integrated_gradients", {"n_steps": 8}),
     ]
-    shared = (adapter, X, background, targets, None, 11, None, None, None)
-    local = [_run_explainer(name, explainer, metrics, *shared) for name, explainer in chosen]
-    remote = run_cells_dask(client, _run_explainer, [(name, ex, metrics) for name, ex in chosen], shared)
-    assert [cell.name for cell in remote] == [name for name, _ in chosen]
+    shared = (adapter, X, background, 11)
+    local = [one_explainer(name, params, metrics, *shared) for name, params in chosen]
+    remote = run_cells_dask(client, one_explainer, [(name, params, metrics) for name, params in chosen], shared)
+    assert [cell.explainer_names for cell in remote] == [[name] for name, _ in chosen]
     for mine, theirs in zip(local, remote):
-        assert not theirs.failures and theirs.seed == mine.seed
-        np.testing.assert_array_equal(theirs.attribution.values, mine.attribution.values)
-        assert set(theirs.results) == set(mine.results) == {"deletion_auc", "infidelity", "sparseness"}
-        for metric in mine.results:
-            np.testing.assert_array_equal(theirs.results[metric].scores, mine.results[metric].scores)
+        assert theirs.failures.empty and theirs.costs["seed"].tolist() == mine.costs["seed"].tolist()
+        (name,) = mine.explainer_names
+        np.testing.assert_array_equal(theirs.attributions[name].values, mine.attributions[name].values)
+        assert set(theirs.metric_names) == set(mine.metric_names) == {"deletion_auc", "infidelity", "sparseness"}
+        for metric in mine.metric_names:
+            np.testing.assert_array_equal(theirs.metric_results[(name, metric)].scores,
+                                          mine.metric_results[(name, metric)].scores)
 
 
 def test_shared_arguments_reach_each_worker_once_and_results_keep_their_order(client):
