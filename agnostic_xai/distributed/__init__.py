@@ -1,7 +1,8 @@
 """Scale out: explain whole tables and run comparisons on a Dask cluster.
 
-:func:`explain` explains every row of a table, in partitions, in this process or on Dask
-workers, with the same values whatever the backend and the partitioning.
+:func:`explain` (from :mod:`agnostic_xai.io.explain`) explains every row of a table, in
+partitions, in this process or on Dask workers, with the same values whatever the backend
+and the partitioning.
 :func:`run_tasks_dask` runs ``compare``'s row chunks and metric cells as Dask tasks
 (:func:`run_cells_dask`: independent calls of one function). Dask is an
 optional dependency (``pip install agnostic-xai[dask]``), imported only when a Dask backend
@@ -10,20 +11,20 @@ is used.
 
 from __future__ import annotations
 
-from .cells import After, Task, TaskError, run_cells_dask, run_tasks_dask
-from .cluster import MissingDependencyError, dask_client
-from .explain import (
+from ..io.explain import (
     DEFAULT_PARTITION_ROWS,
-    DEFAULT_SEED_BLOCK,
+    DEFAULT_ROW_CHUNK,
     ExplainResult,
     PartitionFailure,
     explain,
 )
+from .cells import After, Task, TaskError, run_cells_dask, run_tasks_dask
+from .cluster import MissingDependencyError, dask_client
 from .shared import SharedObjectError
 
 __all__ = [
     "DEFAULT_PARTITION_ROWS",
-    "DEFAULT_SEED_BLOCK",
+    "DEFAULT_ROW_CHUNK",
     "After",
     "ExplainResult",
     "MissingDependencyError",
