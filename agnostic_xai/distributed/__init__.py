@@ -3,14 +3,19 @@
 :func:`explain` (from :mod:`agnostic_xai.io.explain`) explains every row of a table, in
 partitions, in this process or on Dask workers, with the same values whatever the backend
 and the partitioning.
-:func:`run_tasks_dask` runs ``compare``'s row chunks and metric cells as Dask tasks
-(:func:`run_cells_dask`: independent calls of one function). Dask is an
+:func:`run_tasks_dask` runs a task graph on a Dask cluster (:func:`run_cells_dask`:
+independent calls of one function); both live in :mod:`agnostic_xai.execution`, with the
+other executors, and are re-exported here. Dask is an
 optional dependency (``pip install agnostic-xai[dask]``), imported only when a Dask backend
 is used.
 """
 
 from __future__ import annotations
 
+from ..execution.cluster import MissingDependencyError, dask_client
+from ..execution.dask import run_cells_dask, run_tasks_dask
+from ..execution.graph import After, Task, TaskError
+from ..execution.shared import SharedObjectError
 from ..io.explain import (
     DEFAULT_PARTITION_ROWS,
     DEFAULT_ROW_CHUNK,
@@ -18,9 +23,6 @@ from ..io.explain import (
     PartitionFailure,
     explain,
 )
-from .cells import After, Task, TaskError, run_cells_dask, run_tasks_dask
-from .cluster import MissingDependencyError, dask_client
-from .shared import SharedObjectError
 
 __all__ = [
     "DEFAULT_PARTITION_ROWS",

@@ -40,8 +40,8 @@ from .._paths import check_not_an_input
 from .._validation import tensor_to_array
 from ..adapters import Adapter
 from ..comparison.chunks import DEFAULT_ROW_CHUNK
-from ..distributed.cluster import dask_client
-from ..distributed.shared import share
+from ..execution.cluster import dask_client
+from ..execution.shared import share
 from ..exceptions import IncompatibleModelError, InvalidInputError
 from ..groups import FeatureGroups, check_groups
 from .encoding import check_encoder, csv_dtypes, encoded_columns, plain_columns, raw_columns
@@ -205,7 +205,7 @@ def explain(
     On the Dask backend each task uses one torch thread. The explainer's configuration, the
     model (its Adapter, or TorchScript bytes for a module that does not pickle) and the
     background are sent to the cluster once, as small tasks whose results the workers share
-    (:mod:`agnostic_xai.distributed.shared`), not with ``client.scatter``: scattered data
+    (:mod:`agnostic_xai.execution.shared`), not with ``client.scatter``: scattered data
     lost with the last worker holding it cannot be rebuilt, and Dask then cancels every
     partition ("already forgotten"). When a worker dies, the scheduler re-runs its
     partitions on the other workers (or on the worker its nanny restarts), rebuilding the
@@ -310,7 +310,7 @@ def _run_on_dask(
     """Submit partitions as tasks, at most a few per worker thread in flight, and pass results on in order.
 
     The job, the model, the background (and a Parquet source) are shared as recomputable
-    tasks, not scattered (see :mod:`agnostic_xai.distributed.shared`). A partition whose
+    tasks, not scattered (see :mod:`agnostic_xai.execution.shared`). A partition whose
     worker dies is re-run by the scheduler with the same seeds; one that still cannot finish
     (``KilledWorker`` after dask's ``allowed-failures``, or an error outside the explainer
     after ``retries``) is reported as a :class:`PartitionFailure` for its rows.

@@ -20,7 +20,7 @@ import pandas as pd
 from .._params import clone
 from ..attribution import Attribution
 from ..comparison.chunks import chunk_seed, row_chunks
-from ..distributed.cluster import torch_threads
+from ..execution.cluster import torch_threads
 from ..exceptions import AgnosticXAIError
 from ..groups import FeatureGroups
 from .encoding import Encoder, encode

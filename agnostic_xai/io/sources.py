@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_matrix
-from ..distributed.cluster import MissingDependencyError
+from ..execution.cluster import MissingDependencyError
 from ..exceptions import InvalidInputError
 from ._formats import sniff_format
 
