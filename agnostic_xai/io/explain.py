@@ -27,26 +27,28 @@ like changing the seed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .._checks import check_choice, check_int, check_path, is_tensor
+from .._checks import check_choice, check_int, check_path, is_tensor, shown
 from .._params import clone, derive_seed
 from .._paths import check_not_an_input
 from .._validation import tensor_to_array
 from ..adapters import Adapter
 from ..comparison.chunks import DEFAULT_ROW_CHUNK
+from ..exceptions import IncompatibleModelError, InvalidInputError, InvalidTypeError
+from ..execution import Executor, Failure, SharedObjectError, Task, TaskError, available_executors, get_executor
 from ..execution.cluster import dask_client
-from ..execution.shared import share
-from ..exceptions import IncompatibleModelError, InvalidInputError
 from ..groups import FeatureGroups, check_groups
 from .encoding import check_encoder, csv_dtypes, encoded_columns, plain_columns, raw_columns
 from .explain_result import ExplainResult
-from .partition import ExplainJob, PartitionFailure, PartitionResult, explain_partition, failure
+from .partition import ExplainJob, PartitionFailure, PartitionResult, explain_partition
 from .portable import portable_model
 from .sink import RESERVED_COLUMNS, Sink
 from .sources import MemorySource, Partition, Source, open_source, pyarrow_parquet
@@ -146,16 +148,20 @@ def explain(
         Root seed. A stochastic explainer is fitted with ``derive_seed(seed, name)``, and
         the chunk of rows starting at row ``s > 0`` is explained with
         ``derive_seed(seed, name, str(s))``, as by ``compare`` (see the module notes).
-    backend : {"local", "dask"}
-        ``"local"`` explains the partitions one after the other in this process; ``"dask"``
-        makes each partition a task on a Dask cluster. Both give identical values.
+    backend : str or Executor
+        The executor the partitions run on, by name (:func:`agnostic_xai.execution.available_executors`)
+        or as an :class:`~agnostic_xai.execution.Executor`: ``"local"`` explains them one
+        after the other in this process; ``"dask"`` makes each partition a task on a Dask
+        cluster; ``"processes"`` runs them in worker processes; an executor registered with
+        :func:`~agnostic_xai.execution.register_executor` runs them its way. All give
+        identical values.
     client : distributed.Client, optional
         Dask client to use (left open). Without ``client`` or ``scheduler``, a
         ``LocalCluster`` of ``n_workers`` one-thread processes is started and closed.
     scheduler : str, optional
         Address of a running Dask scheduler to connect to.
     n_workers : int, optional
-        Workers of the default local cluster.
+        Workers of the default local Dask cluster (``backend="dask"`` only).
     partition_rows : int, optional
         Rows per partition (task), rounded up to a multiple of ``row_chunk``; default
         :data:`DEFAULT_PARTITION_ROWS`. Has no effect on the values.
@@ -185,7 +191,7 @@ def explain(
         (a category it was not fitted on, a missing value without imputation) fail their
         partition, reported in ``failures`` with the encoder's error.
     retries : int
-        Times Dask re-runs a task that raised outside the explainer (the explainer's own
+        (``backend="dask"``) Times Dask re-runs a task that raised outside the explainer (the explainer's own
         errors are caught and reported, not retried). A task whose worker dies is re-run on
         another worker by the scheduler in any case (up to dask's
         ``distributed.scheduler.allowed-failures``, 3 by default).
@@ -221,12 +227,11 @@ def explain(
     any partition is submitted.
     """
     start_time = time.perf_counter()
-    check_choice(backend, "backend", ("local", "dask"))
+    executor = _executor(backend, client, scheduler)
+    remote = executor is None or not executor.in_process
     check_path(out, "out", allow_none=True)
     if is_tensor(target):
         target = tensor_to_array(target, "target")
-    if backend == "local" and (client is not None or scheduler is not None):
-        raise InvalidInputError("client and scheduler apply to backend='dask'; pass backend='dask' to use them.")
     seed = _int(seed, "seed", 0)
     row_chunk = _int(row_chunk, "row_chunk", 1)
     rows = _int(DEFAULT_PARTITION_ROWS if partition_rows is None else partition_rows, "partition_rows", 1)
@@ -243,7 +248,7 @@ def explain(
         adapter, feature_columns, background_arr = plain_columns(model, columns, id_column, background)
         read_columns = None if feature_columns is None else (*feature_columns, *([id_column] if id_column else []))
     else:
-        encoder = check_encoder(encoder, remote=backend == "dask")
+        encoder = check_encoder(encoder, remote=remote)
         adapter, feature_columns, background_arr = encoded_columns(model, columns, encoder, background)
         needed = raw_columns(encoder)
         read_columns = (
@@ -273,84 +278,96 @@ def explain(
         feature_columns=feature_columns,
         id_column=id_column,
         target=target_int,
-        torch_threads=1 if backend == "dask" else None,
+        torch_threads=1 if remote else None,
         encoder=encoder,
         read_columns=read_columns,
     )
     if out is not None:
         pyarrow_parquet()
+    model_sent = portable_model(adapter, background_arr) if remote else adapter
+    shared = (job, model_sent, background_arr, source if source.reads_in_task else None)
     partitions = source.partitions(partition_rows, target_rows, csv_dtypes(encoder))
     sink = Sink(Path(out) if out is not None else None, attributed)
     try:
-        if backend == "local":
-            file_source = source if source.reads_in_task else None
-            for partition, part_rows in partitions:
-                sink.add(explain_partition(partition, part_rows, job, adapter, background_arr, file_source))
-        else:
-            with dask_client(client, scheduler=scheduler, n_workers=n_workers) as dask:
-                model_here = portable_model(adapter, background_arr)
-                _run_on_dask(dask, job, model_here, background_arr, source, partitions, sink, retries)
+        with _opened(executor, client, scheduler, n_workers, retries) as (running, window):
+            _run(running, window, job, shared, partitions, sink)
     except BaseException:
         sink.close(finished=False)
         raise
     sink.close()
-    return sink.result(job, backend, time.perf_counter() - start_time)
+    return sink.result(job, running.name, time.perf_counter() - start_time)
 
 
-def _run_on_dask(
-    client: Any,
-    job: ExplainJob,
-    model: Any,
-    background: np.ndarray,
-    source: Source,
-    partitions: Any,
-    sink: Sink,
-    retries: int,
-) -> None:
-    """Submit partitions as tasks, at most a few per worker thread in flight, and pass results on in order.
+def _executor(backend: Any, client: Any, scheduler: Any) -> Executor | None:
+    """The executor ``backend`` names (None for ``"dask"``: built once its client is open)."""
+    if isinstance(backend, str):
+        check_choice(backend, "backend", available_executors())
+    elif not isinstance(backend, Executor):
+        raise InvalidTypeError(
+            f"backend must be an executor name {available_executors()} or an Executor, got {shown(backend)}."
+        )
+    if backend != "dask" and (client is not None or scheduler is not None):
+        raise InvalidInputError("client and scheduler apply to backend='dask'; pass backend='dask' to use them.")
+    return None if backend == "dask" else get_executor(backend)
 
-    The job, the model, the background (and a Parquet source) are shared as recomputable
-    tasks, not scattered (see :mod:`agnostic_xai.execution.shared`). A partition whose
-    worker dies is re-run by the scheduler with the same seeds; one that still cannot finish
-    (``KilledWorker`` after dask's ``allowed-failures``, or an error outside the explainer
-    after ``retries``) is reported as a :class:`PartitionFailure` for its rows.
+
+@contextlib.contextmanager
+def _opened(
+    executor: Executor | None, client: Any, scheduler: Any, n_workers: Any, retries: int
+) -> Iterator[tuple[Executor, int]]:
+    """The executor to run on and its window (partitions in flight): a few per worker thread.
+
+    For ``"dask"`` the client (the caller's, one connected to ``scheduler``, or a local
+    cluster of ``n_workers``) is opened here, for the run, so that the window fits the cluster.
     """
-    from dask.distributed import as_completed
-
-    labels = ["job", "model", "background"] + (["source"] if source.reads_in_task else [])
-    objects = [job, model, background] + ([source] if source.reads_in_task else [])
-    futures = share(client, objects, labels, retries=retries)
-    shared = futures[:3] + [futures[3] if len(futures) > 3 else None]
-    window = 2 * max(1, sum(client.nthreads().values())) + 2
-    pending = as_completed()
-    submitted: dict[Any, Partition] = {}
-
-    def gathered(task: Any) -> PartitionResult:
-        partition = submitted.pop(task.key)
-        try:
-            return task.result()
-        except Exception as exc:  # noqa: BLE001 - lost (KilledWorker), cancelled, or raised outside the explainer
-            return PartitionResult(partition.index, partition.start, partition.stop, failures=[_lost(partition, exc)])
-
-    for partition, rows in partitions:
-        # Rows travel inside their own task: the scheduler keeps a task's arguments, so a
-        # task whose worker dies can be re-run elsewhere. Parquet rows are read by the task.
-        task = client.submit(explain_partition, partition, rows, *shared, retries=retries, pure=False)
-        submitted[task.key] = partition
-        pending.add(task)
-        if len(submitted) >= window:
-            sink.add(gathered(next(pending)))
-    for task in pending:
-        sink.add(gathered(task))
+    if executor is not None:
+        yield executor, 2 * (os.cpu_count() or 1) + 2
+        return
+    with dask_client(client, scheduler=scheduler, n_workers=n_workers) as dask:
+        window = 2 * max(1, sum(dask.nthreads().values())) + 2
+        yield get_executor("dask", client=dask, retries=retries, threads=1), window
 
 
-def _lost(partition: Partition, exc: BaseException) -> PartitionFailure:
-    """The failure record of a partition whose task did not return: its rows and the task's error."""
-    from concurrent.futures import CancelledError
+#: The shared arguments of a partition's task, in order, as errors name them.
+_SHARED = ("job", "model", "background", "source")
 
-    from dask.distributed import KilledWorker
 
-    if isinstance(exc, (KilledWorker, CancelledError)):  # raised here, by the client: no useful location
-        message = " ".join((str(exc) or type(exc).__name__).split())
-        return PartitionFailure(partition.start, partition.stop, type(exc).__name__, message)
-    return failure(partition.start, partition.stop, exc)  # raised in the task: where it was raised
+def _run(
+    executor: Executor, window: int, job: ExplainJob, shared: tuple[Any, ...], partitions: Any, sink: Sink
+) -> None:
+    """Run one task per partition on ``executor``, at most ``window`` in flight; results go to ``sink``.
+
+    The shared arguments go where the tasks run once. A partition whose task did not return
+    (on Dask: ``KilledWorker`` after dask's ``allowed-failures``, or an error outside the
+    explainer after ``retries``) is a :class:`PartitionFailure` of its rows; the others go on.
+    """
+    submitted: dict[int, Partition] = {}
+
+    def tasks() -> Iterator[Task]:
+        for index, (partition, rows) in enumerate(partitions):
+            submitted[index] = partition
+            # Rows travel inside their own task: a task whose worker dies can be re-run
+            # elsewhere with them. Parquet rows are read by the task (rows is None).
+            yield Task(explain_partition, (partition, rows), name="explain-partition")
+
+    def gathered(index: int, result: Any) -> None:
+        partition = submitted.pop(index)
+        if isinstance(result, TaskError):
+            lost = Failure(
+                explainer=job.name,
+                stage="explain",
+                error=result.error,
+                message=" ".join(result.message.split()),
+                start=partition.start,
+                stop=partition.stop,
+            )
+            result = PartitionResult(partition.index, partition.start, partition.stop, failures=[lost])
+        sink.add(result)
+
+    try:
+        executor.run(tasks(), shared, on_result=gathered, window=window)
+    except SharedObjectError as exc:  # the executor numbers the shared objects: name them
+        message = str(exc)
+        for i, label in enumerate(_SHARED):
+            message = message.replace(f"The shared{i} ", f"The {label} ", 1)
+        raise SharedObjectError(message) from exc

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..attribution import Attribution
-from .partition import PartitionFailure
+from ..execution.failures import Failure
 
 __all__ = ["ExplainResult"]
 
@@ -30,8 +30,8 @@ class ExplainResult:
         The Parquet file written when ``out`` was given.
     n_rows, n_explained : int
         Rows in the table, and rows explained.
-    failures : tuple of PartitionFailure
-        Row ranges that failed, with the error; never silently dropped.
+    failures : tuple of Failure
+        Row ranges that failed (``start``, ``stop``), with the error; never silently dropped.
     n_partitions : int
         Partitions (tasks) the table was cut into.
     backend : str
@@ -51,7 +51,7 @@ class ExplainResult:
     path: Path | None
     n_rows: int
     n_explained: int
-    failures: tuple[PartitionFailure, ...]
+    failures: tuple[Failure, ...]
     n_partitions: int
     backend: str
     seconds: float
@@ -79,7 +79,7 @@ class ExplainResult:
             + f"partitions on the {self.backend} backend, {speed}{where}"
         ]
         if self.failures:
-            failed = sum(f.stop - f.start for f in self.failures)
+            failed = sum((f.stop or 0) - (f.start or 0) for f in self.failures)
             lines.append(f"{failed:,} rows in {len(self.failures)} ranges FAILED:")
             lines.extend(f"  {failure}" for failure in self.failures)
         return "\n".join(lines)

@@ -5,7 +5,7 @@ with the run's :class:`ExplainJob`, model and background (shared: sent to a clus
 Its rows are explained in the row chunks of :mod:`agnostic_xai.comparison.chunks`, seeded
 as ``compare`` seeds them (:func:`~agnostic_xai.comparison.chunks.chunk_seed`), so that a
 row's values depend on neither the partitioning nor the backend and equal ``compare``'s.
-Errors never escape the task: they become :class:`PartitionFailure` records of the rows they
+Errors never escape the task: they become :class:`~agnostic_xai.execution.Failure` records of the rows they
 cost (the whole partition when fitting failed, one chunk when its ``explain`` call failed).
 """
 
@@ -21,43 +21,24 @@ from .._params import clone
 from ..attribution import Attribution
 from ..comparison.chunks import chunk_seed, row_chunks
 from ..execution.cluster import torch_threads
-from ..exceptions import AgnosticXAIError
+from ..execution.failures import Failure
 from ..groups import FeatureGroups
 from .encoding import Encoder, encode
 from .portable import as_adapter
 from .sources import Partition
 
-__all__ = ["ExplainJob", "PartitionFailure", "PartitionResult", "explain_partition", "failure", "merged"]
+__all__ = ["ExplainJob", "PartitionFailure", "PartitionResult", "explain_partition", "merged"]
 
 
-@dataclass(frozen=True)
-class PartitionFailure:
-    """Rows ``[start, stop)`` (positions in the table) that could not be explained, and why."""
-
-    start: int
-    stop: int
-    error: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"rows {self.start}-{self.stop - 1}: {self.error}: {self.message}"
+#: The failure record of rows that could not be explained: the package's one failure type,
+#: with the rows ``[start, stop)`` (positions in the table) it concerns.
+PartitionFailure = Failure
 
 
-def failure(start: int, stop: int, exc: BaseException) -> PartitionFailure:
-    """The failure record of rows ``[start, stop)`` lost to ``exc`` (an unexpected error keeps its file:line)."""
-    message = str(exc) or type(exc).__name__
-    if not isinstance(exc, AgnosticXAIError) and exc.__traceback__ is not None:
-        import traceback
-
-        frame = traceback.extract_tb(exc.__traceback__)[-1]
-        message = f"{message} (at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno})"
-    return PartitionFailure(error=type(exc).__name__, message=message, start=int(start), stop=int(stop))
-
-
-def merged(failures: list[PartitionFailure]) -> tuple[PartitionFailure, ...]:
+def merged(failures: list[Failure]) -> tuple[Failure, ...]:
     """Adjacent failed ranges with the same error and message, as one range, in row order."""
-    out: list[PartitionFailure] = []
-    for item in sorted(failures, key=lambda f: f.start):
+    out: list[Failure] = []
+    for item in sorted(failures, key=lambda f: f.start or 0):
         last = out[-1] if out else None
         if last is not None and last.stop == item.start and (last.error, last.message) == (item.error, item.message):
             out[-1] = replace(last, stop=item.stop)
@@ -97,12 +78,17 @@ class PartitionResult:
     attribution: Attribution | None = None
     row_ids: np.ndarray | None = None
     fit_model_rows: int = 0
-    failures: list[PartitionFailure] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
 
     @property
     def model_rows(self) -> int:
         """Rows the model evaluated for this partition, fitting included."""
         return self.fit_model_rows + (0 if self.attribution is None else self.attribution.model_rows)
+
+
+def _failure(job: ExplainJob, start: int, stop: int, exc: BaseException) -> Failure:
+    """The failure of rows ``[start, stop)`` lost to ``exc`` (an unexpected error keeps its file:line)."""
+    return Failure.from_exception(exc, explainer=job.name, stage="explain", start=int(start), stop=int(stop))
 
 
 def _model_rows_of(job: ExplainJob, adapter: Any, rows: Any, partition: Partition) -> tuple[np.ndarray, np.ndarray]:
@@ -151,7 +137,7 @@ def explain_partition(
             explainer.fit(adapter, background, groups=job.groups)
             result.fit_model_rows = adapter.rows_evaluated - rows_before
         except Exception as exc:  # noqa: BLE001 - every error is this partition's failure, the others go on
-            result.failures.append(failure(partition.start, partition.stop, exc))
+            result.failures.append(_failure(job, partition.start, partition.stop, exc))
             return result
         pieces: list[Attribution] = []
         kept: list[np.ndarray] = []
@@ -161,7 +147,7 @@ def explain_partition(
             try:
                 pieces.append(_explain_rows(explainer, job, X[begin:end], target, start))
             except Exception as exc:  # noqa: BLE001 - every error is this chunk's failure, the others go on
-                result.failures.append(failure(start, stop, exc))
+                result.failures.append(_failure(job, start, stop, exc))
                 continue
             kept.append(np.arange(begin, end))
     if pieces:

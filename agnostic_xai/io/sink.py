@@ -22,8 +22,9 @@ import numpy as np
 
 from .._paths import temporary_sibling
 from ..attribution import Attribution
+from ..execution.failures import Failure
 from .explain_result import ExplainResult
-from .partition import ExplainJob, PartitionFailure, PartitionResult, merged
+from .partition import ExplainJob, PartitionResult, merged
 
 __all__ = ["RESERVED_COLUMNS", "Sink"]
 
@@ -48,7 +49,7 @@ class Sink:
         self.waiting: dict[int, PartitionResult] = {}
         self.next_index = 0
         self.kept: list[PartitionResult] = []
-        self.failures: list[PartitionFailure] = []
+        self.failures: list[Failure] = []
         self.n_rows = self.n_explained = self.model_rows = self.n_partitions = 0
         self.writer: Any = None
         self.schema: Any = None

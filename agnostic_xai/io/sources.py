@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_matrix
-from ..execution.cluster import MissingDependencyError
 from ..exceptions import InvalidInputError
+from ..execution.cluster import MissingDependencyError
 from ._formats import sniff_format
 
 __all__ = [
