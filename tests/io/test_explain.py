@@ -71,7 +71,7 @@ def test_values_do_not_depend_on_partitioning(setup, name):
     model, X, background = setup
     runs = [
         explain(model, X, explainer=small(name), background=background, seed=3, row_chunk=8, partition_rows=rows)
-        for rows in (16, 24, 40)  # 3, 2 and 1 partitions of the same 8-row seed blocks
+        for rows in (16, 24, 40)  # 3, 2 and 1 partitions of the same 8-row chunks
     ]
     assert [r.n_partitions for r in runs] == [3, 2, 1]
     for other in runs[1:]:
@@ -182,7 +182,7 @@ def test_parquet_directory_and_csv_give_the_array_values(setup, tmp_path):
 def test_a_failing_partition_is_reported_with_its_row_range(client, tmp_path):
     rng = np.random.default_rng(2)
     X = rng.normal(size=(40, D))
-    X[19, 0] = MARKER  # in partition [16, 32), seed block [16, 24)
+    X[19, 0] = MARKER  # in partition [16, 32), row chunk [16, 24)
     adapter = CallableAdapter(marker_model)
     kwargs = dict(explainer="feature_ablation", background=rng.normal(size=(5, D)), row_chunk=8, partition_rows=16)
     for backend, extra in (("local", {}), ("dask", {"client": client, "out": tmp_path / "a.parquet"})):
