@@ -432,15 +432,17 @@ def _explain(args: argparse.Namespace) -> int:
     imputed with ``--impute``) by a TableEncoder fitted on the sample the background comes
     from, and applied to every partition where it runs.
     """
-    from .distributed import explain
     from .io import TableEncoder, load_model, read_frame
+    from .io._formats import sniff_format
+    from .io.explain import explain
 
     start = time.perf_counter()
     check_not_an_input(args.out, [args.data, args.background_data, args.model])  # before any work
     data = Path(args.data)
+    found = sniff_format(data)
     if args.background_data:
         sample = read_frame(args.background_data)
-    elif data.suffix.lower() in (".parquet", ".pq") or data.is_dir():
+    elif found is not None and found.kind == "parquet":
         import pyarrow.parquet as pq
 
         try:
@@ -469,6 +471,7 @@ def _explain(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         n_workers=args.workers,
         partition_rows=args.partition_rows,
+        row_chunk=args.row_chunk,
         id_column=args.id_column,
         out=args.out,
     )
@@ -648,6 +651,9 @@ def build_parser() -> argparse.ArgumentParser:
     explain_cmd.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler (implies --backend dask)")
     explain_cmd.add_argument("--workers", type=_positive_int, help="local Dask workers (default: one per core)")
     explain_cmd.add_argument("--partition-rows", type=_positive_int, help="rows per partition (default 2048)")
+    explain_cmd.add_argument("--row-chunk", dest="row_chunk", type=_positive_int, metavar="N",
+                             default=DEFAULTS["row_chunk"], help=f"rows per explain call (default {DEFAULTS['row_chunk']}); part of the seeding, as "
+                             "for compare: the same N and seed give compare's numbers")
     explain_cmd.set_defaults(handler=_explain)
     for command in commands.choices.values():
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP)

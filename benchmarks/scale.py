@@ -44,7 +44,7 @@ BUDGETS = {
 def warm(name: str) -> None:
     """Import an explainer's module (and so shap or lime) in a worker, outside the timing."""
     explainers.get_class(name)
-    importlib.import_module("agnostic_xai.distributed.explain")
+    importlib.import_module("agnostic_xai.io.explain")
 
 
 def spin(seconds_of_work: int) -> float:
@@ -84,7 +84,7 @@ def timed(model, X, background, name, params, n_workers, block):
             backend="dask",
             client=client,
             partition_rows=block,
-            seed_block=block,
+            row_chunk=block,
         )
     return result
 
@@ -92,7 +92,7 @@ def timed(model, X, background, name, params, n_workers, block):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=192, help="rows explained per run (default 192)")
-    parser.add_argument("--block", type=int, default=24, help="rows per partition and seed block (default 24)")
+    parser.add_argument("--block", type=int, default=24, help="rows per partition and row chunk (default 24)")
     parser.add_argument("--explainers", nargs="*", default=list(BUDGETS))
     args = parser.parse_args()
 

@@ -29,3 +29,17 @@ def linear_setup(rng):
 def mlp_classifier():
     """A seeded float64 MLP with 3 logits over 5 features."""
     return make_mlp(5, 3, (16, 16), seed=1, dtype=torch.float64)
+
+
+@pytest.fixture(scope="session")
+def client():
+    """A Dask client of a LocalCluster of 2 single-threaded worker processes, closed after the tests.
+
+    One cluster for the whole session (starting one takes seconds), shared by the tests of
+    Dask backends in tests/distributed and tests/io.
+    """
+    distributed = pytest.importorskip("dask.distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    with distributed.Client(cluster) as c:
+        yield c
+    cluster.close()

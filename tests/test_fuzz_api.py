@@ -230,14 +230,14 @@ def test_compare_arguments(keyword, value):
         only_project_errors(compare, ADAPTER, X, **{**arguments, keyword: value})
 
 
-EXPLAIN_KEYWORDS = ["data", "explainer", "background", "target", "seed", "backend", "partition_rows", "seed_block",
+EXPLAIN_KEYWORDS = ["data", "explainer", "background", "target", "seed", "backend", "partition_rows", "row_chunk",
                     "feature_groups", "id_column", "out", "retries", "encoder", "scheduler", "client"]
 
 
 @FUZZ
 @given(keyword=st.sampled_from(EXPLAIN_KEYWORDS), value=WRONG)
 def test_explain_arguments(keyword, value):
-    if keyword in ("partition_rows", "seed_block") and isinstance(value, int) and value > 10**6:
+    if keyword in ("partition_rows", "row_chunk") and isinstance(value, int) and value > 10**6:
         value = 10**6
     arguments = {"data": X, "explainer": "feature_ablation", "background": BACKGROUND, keyword: value}
     if keyword in ("scheduler", "client") and value is not None:

@@ -11,8 +11,8 @@ seed, ``derive_seed(seed, name)``, and chunk ``[s, s + row_chunk)`` is explained
 ``random_state``
 
 * ``derive_seed(seed, name)``, the explainer's own seed, for the first chunk (``s = 0``);
-* ``derive_seed(seed, name, str(s))`` for the others (the seed blocks of
-  :func:`agnostic_xai.distributed.explain`).
+* ``derive_seed(seed, name, str(s))`` for the others (the chunks of
+  :func:`agnostic_xai.explain`, which explains whole tables with the same seeds).
 
 A row's values thus depend only on the data, the model, the background, the explainer,
 ``seed`` and ``row_chunk``: the same numbers, bit for bit, on every backend. The first chunk
@@ -33,7 +33,7 @@ from .._params import derive_seed
 from ..attribution import Attribution
 from ..exceptions import InvalidInputError
 
-__all__ = ["DEFAULT_ROW_CHUNK", "check_row_chunk", "chunk_seed", "explain_chunk", "row_chunks", "with_rows"]
+__all__ = ["DEFAULT_ROW_CHUNK", "check_row_chunk", "chunk_seed", "explain_chunk", "explain_rows", "row_chunks", "with_rows"]
 
 #: Rows per chunk (see the module notes). 128 amortises what each ``explain`` call (and, on
 #: Dask, each chunk task's fit) costs besides its rows, keeps ``sampling_shapley``'s and
@@ -68,23 +68,29 @@ def chunk_seed(explainer: Any, root_seed: int, name: str, start: int) -> Any:
     return derive_seed(root_seed, name, str(start))
 
 
-def explain_chunk(
-    explainer: Any, X: np.ndarray, targets: np.ndarray, start: int, stop: int, root_seed: int, name: str
-) -> Attribution:
-    """Explain rows ``[start, stop)`` with a fitted ``explainer`` under the chunk's seed.
+def explain_rows(explainer: Any, X: np.ndarray, target: Any, root_seed: int, name: str, start: int) -> Attribution:
+    """Explain ``X``, the rows of the chunk starting at row ``start``, with a fitted ``explainer`` under the chunk's seed.
 
     The explainer's ``random_state`` is set for the call and restored afterwards, so that
-    the metrics that re-run it (stability, sanity) see it as configured.
+    the metrics that re-run it (stability, sanity) see it as configured. ``compare`` and
+    :func:`agnostic_xai.explain` both explain every chunk through this function.
     """
     seeded = getattr(explainer, "is_stochastic", False) and "random_state" in explainer.get_params()
     if not seeded:
-        return explainer.explain(X[start:stop], target=targets[start:stop])
+        return explainer.explain(X, target=target)
     own = explainer.random_state
     explainer.set_params(random_state=chunk_seed(explainer, root_seed, name, start))
     try:
-        return explainer.explain(X[start:stop], target=targets[start:stop])
+        return explainer.explain(X, target=target)
     finally:
         explainer.set_params(random_state=own)
+
+
+def explain_chunk(
+    explainer: Any, X: np.ndarray, targets: np.ndarray, start: int, stop: int, root_seed: int, name: str
+) -> Attribution:
+    """Explain rows ``[start, stop)`` of ``X`` with a fitted ``explainer`` under the chunk's seed (:func:`explain_rows`)."""
+    return explain_rows(explainer, X[start:stop], targets[start:stop], root_seed, name, start)
 
 
 def with_rows(failure: dict[str, str], start: int, stop: int, n_chunks: int) -> dict[str, str]:

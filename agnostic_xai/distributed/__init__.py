@@ -1,7 +1,8 @@
 """Scale out: explain whole tables and run comparisons on a Dask cluster.
 
-:func:`explain` explains every row of a table, in partitions, in this process or on Dask
-workers, with the same values whatever the backend and the partitioning.
+:func:`explain` (from :mod:`agnostic_xai.io.explain`) explains every row of a table, in
+partitions, in this process or on Dask workers, with the same values whatever the backend
+and the partitioning.
 :func:`run_tasks_dask` runs a task graph on a Dask cluster (:func:`run_cells_dask`:
 independent calls of one function); both live in :mod:`agnostic_xai.execution`, with the
 other executors, and are re-exported here. Dask is an
@@ -15,9 +16,9 @@ from ..execution.cluster import MissingDependencyError, dask_client
 from ..execution.dask import run_cells_dask, run_tasks_dask
 from ..execution.graph import After, Task, TaskError
 from ..execution.shared import SharedObjectError
-from .explain import (
+from ..io.explain import (
     DEFAULT_PARTITION_ROWS,
-    DEFAULT_SEED_BLOCK,
+    DEFAULT_ROW_CHUNK,
     ExplainResult,
     PartitionFailure,
     explain,
@@ -25,7 +26,7 @@ from .explain import (
 
 __all__ = [
     "DEFAULT_PARTITION_ROWS",
-    "DEFAULT_SEED_BLOCK",
+    "DEFAULT_ROW_CHUNK",
     "After",
     "ExplainResult",
     "MissingDependencyError",

@@ -4,6 +4,8 @@
 programs, skops, pickle and joblib files, and refuses the kinds that can run code when
 loaded unless they are explicitly trusted. :func:`load_table` reads CSV or Parquet into a
 float64 feature matrix with one-hot encoded categoricals kept together as feature groups.
+:mod:`agnostic_xai.io.explain` explains every row of a table (in memory, Parquet, CSV) in
+partitions, into an Attribution or a Parquet file (``agnostic_xai.explain``).
 """
 
 from __future__ import annotations

@@ -103,7 +103,7 @@ def table():
 def _kwargs(background: np.ndarray) -> dict:
     # sampling_shapley is stochastic: identical values show that the re-run used the same seeds.
     explainer = get("sampling_shapley", n_permutations=6)
-    return {"explainer": explainer, "background": background, "seed": 9, "seed_block": 8, "partition_rows": 8}
+    return {"explainer": explainer, "background": background, "seed": 9, "row_chunk": 8, "partition_rows": 8}
 
 
 def _reference(table, tmp_path):

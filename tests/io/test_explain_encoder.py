@@ -55,7 +55,7 @@ def test_an_encoded_in_memory_table_gives_the_values_of_the_encoded_table(setup)
     frame, encoder, model, weights = setup
     before = frame.copy()
     background = frame.iloc[::6]
-    kwargs = {"explainer": "exact_shapley", "seed_block": 8}
+    kwargs = {"explainer": "exact_shapley", "row_chunk": 8}
     result = explain(
         model, frame, background=background, encoder=encoder, id_column="loan_id", partition_rows=16, **kwargs
     )
@@ -81,7 +81,7 @@ def test_files_on_dask_give_the_local_values_with_groups(setup, client, tmp_path
         "feature_groups": encoder.groups_,
         "id_column": "loan_id",
         "seed": 3,
-        "seed_block": 8,
+        "row_chunk": 8,
         "partition_rows": 16,
     }
     reference = direct(
@@ -110,7 +110,7 @@ def add_ratio(frame: pd.DataFrame) -> pd.DataFrame:
 def test_a_function_encoder_is_applied_on_the_workers(client):
     frame = raw_table(seed=1)
     model = LinearModel(np.array([1.0, 2.0, -3.0]))
-    kwargs = {"explainer": "exact_shapley", "seed_block": 8, "partition_rows": 16}
+    kwargs = {"explainer": "exact_shapley", "row_chunk": 8, "partition_rows": 16}
     result = explain(
         model, frame, background=frame.iloc[:10], encoder=add_ratio, backend="dask", client=client, **kwargs
     )
@@ -130,7 +130,7 @@ def test_rows_the_encoder_cannot_encode_fail_their_partition_only(setup):
         background=frame.iloc[:10],
         encoder=encoder,
         partition_rows=16,
-        seed_block=8,
+        row_chunk=8,
     )
     (failure,) = result.failures
     assert (failure.start, failure.stop, failure.error) == (32, 48, "InvalidInputError")

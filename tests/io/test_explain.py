@@ -14,10 +14,10 @@ from torch import nn
 
 from agnostic_xai import explain, wrap
 from agnostic_xai.adapters.callable_adapter import CallableAdapter
-from agnostic_xai.distributed.explain import _portable, _ScriptedModel
 from agnostic_xai.exceptions import IncompatibleModelError, InvalidInputError
 from agnostic_xai.explainers import get
 from agnostic_xai.groups import FeatureGroups
+from agnostic_xai.io.portable import ScriptedModel, portable_model
 from agnostic_xai.testing import LinearModel, linear_shapley, make_mlp
 
 distributed = pytest.importorskip("dask.distributed")
@@ -58,7 +58,7 @@ def test_values_are_the_closed_form_shapley_values():
     weights = rng.normal(size=D)
     X, background = rng.normal(size=(10, D)), rng.normal(size=(6, D))
     result = explain(
-        LinearModel(weights), X, explainer="exact_shapley", background=background, partition_rows=4, seed_block=2
+        LinearModel(weights), X, explainer="exact_shapley", background=background, partition_rows=4, row_chunk=2
     )
     assert result.ok and result.n_explained == 10 and result.n_partitions == 3
     np.testing.assert_allclose(result.attribution.values, linear_shapley(weights, X, background), atol=1e-10)
@@ -70,8 +70,8 @@ def test_values_are_the_closed_form_shapley_values():
 def test_values_do_not_depend_on_partitioning(setup, name):
     model, X, background = setup
     runs = [
-        explain(model, X, explainer=small(name), background=background, seed=3, seed_block=8, partition_rows=rows)
-        for rows in (16, 24, 40)  # 3, 2 and 1 partitions of the same 8-row seed blocks
+        explain(model, X, explainer=small(name), background=background, seed=3, row_chunk=8, partition_rows=rows)
+        for rows in (16, 24, 40)  # 3, 2 and 1 partitions of the same 8-row chunks
     ]
     assert [r.n_partitions for r in runs] == [3, 2, 1]
     for other in runs[1:]:
@@ -79,13 +79,13 @@ def test_values_do_not_depend_on_partitioning(setup, name):
         np.testing.assert_array_equal(other.attribution.base_values, runs[0].attribution.base_values)
 
 
-def test_seed_and_seed_block_change_stochastic_values(setup):
+def test_seed_and_row_chunk_change_stochastic_values(setup):
     model, X, background = setup
-    base = explain(model, X, explainer=small("kernel_shap"), background=background, seed=3, seed_block=8)
-    reseeded = explain(model, X, explainer=small("kernel_shap"), background=background, seed=4, seed_block=8)
-    reblocked = explain(model, X, explainer=small("kernel_shap"), background=background, seed=3, seed_block=5)
+    base = explain(model, X, explainer=small("kernel_shap"), background=background, seed=3, row_chunk=8)
+    reseeded = explain(model, X, explainer=small("kernel_shap"), background=background, seed=4, row_chunk=8)
+    rechunked = explain(model, X, explainer=small("kernel_shap"), background=background, seed=3, row_chunk=5)
     assert not np.array_equal(base.attribution.values, reseeded.attribution.values)
-    assert not np.array_equal(base.attribution.values, reblocked.attribution.values)
+    assert not np.array_equal(base.attribution.values, rechunked.attribution.values)
 
 
 # Explainers that need no import heavier than torch on the workers: smoothgrad is
@@ -94,7 +94,7 @@ def test_seed_and_seed_block_change_stochastic_values(setup):
 @pytest.mark.parametrize("name", ["smoothgrad", "integrated_gradients", "feature_ablation"])
 def test_dask_gives_the_local_values(setup, client, name):
     model, X, background = setup
-    kwargs = dict(explainer=small(name), background=background, seed=5, seed_block=8)
+    kwargs = dict(explainer=small(name), background=background, seed=5, row_chunk=8)
     local = explain(model, X, partition_rows=40, **kwargs)
     remote = explain(model, X, backend="dask", client=client, partition_rows=16, **kwargs)
     assert remote.backend == "dask" and remote.n_partitions == 3 and remote.ok
@@ -109,7 +109,7 @@ def test_dask_gives_the_local_values(setup, client, name):
 @pytest.mark.parametrize("name", ["kernel_shap", "lime"])
 def test_dask_gives_the_local_values_for_sampling_explainers(setup, client, name):
     model, X, background = setup
-    kwargs = dict(explainer=small(name), background=background, seed=5, seed_block=8)
+    kwargs = dict(explainer=small(name), background=background, seed=5, row_chunk=8)
     local = explain(model, X, partition_rows=40, **kwargs)
     remote = explain(model, X, backend="dask", client=client, partition_rows=16, **kwargs)
     np.testing.assert_array_equal(remote.attribution.values, local.attribution.values)
@@ -119,7 +119,7 @@ def test_dask_gives_the_local_values_for_sampling_explainers(setup, client, name
 @pytest.mark.slow  # starts a second cluster
 def test_one_worker_gives_the_two_worker_values(setup, client):
     model, X, background = setup
-    kwargs = dict(explainer=small("smoothgrad"), background=background, seed=7, seed_block=8, backend="dask")
+    kwargs = dict(explainer=small("smoothgrad"), background=background, seed=7, row_chunk=8, backend="dask")
     two = explain(model, X, client=client, partition_rows=8, **kwargs)
     one = explain(model, X, n_workers=1, partition_rows=24, **kwargs)  # a LocalCluster started and closed here
     np.testing.assert_array_equal(one.attribution.values, two.attribution.values)
@@ -130,8 +130,8 @@ def test_per_row_target_and_groups(setup, client):
     target = np.arange(X.shape[0]) % 3
     groups = FeatureGroups.from_dict({"ab": [0, 1], "cde": [2, 3, 4]}, [f"x{i}" for i in range(D)])
     kwargs = dict(explainer="feature_ablation", background=background, target=target, feature_groups=groups)
-    local = explain(model, X, partition_rows=16, seed_block=8, **kwargs)
-    remote = explain(model, X, partition_rows=8, seed_block=8, backend="dask", client=client, **kwargs)
+    local = explain(model, X, partition_rows=16, row_chunk=8, **kwargs)
+    remote = explain(model, X, partition_rows=8, row_chunk=8, backend="dask", client=client, **kwargs)
     assert local.attribution.feature_names == ("ab", "cde", "x5")
     np.testing.assert_array_equal(local.attribution.target, target)
     np.testing.assert_array_equal(remote.attribution.values, local.attribution.values)
@@ -148,7 +148,7 @@ def test_parquet_larger_than_a_partition_end_to_end(setup, client, tmp_path):
     frame.to_parquet(source, row_group_size=7, index=False)  # row groups straddle partitions
     adapter = wrap(model, feature_names=names)
     out = tmp_path / "out" / "attributions.parquet"
-    kwargs = dict(explainer=small("smoothgrad"), background=background, seed=2, seed_block=8, id_column="loan_id")
+    kwargs = dict(explainer=small("smoothgrad"), background=background, seed=2, row_chunk=8, id_column="loan_id")
     result = explain(adapter, source, backend="dask", client=client, partition_rows=16, out=out, **kwargs)
     assert result.path == out and result.n_partitions == 3 and result.n_explained == len(frame) and result.ok
     written = pd.read_parquet(out)
@@ -170,7 +170,7 @@ def test_parquet_directory_and_csv_give_the_array_values(setup, tmp_path):
     frame.iloc[:25].to_parquet(folder / "part-0.parquet", index=False)
     frame.iloc[25:].to_parquet(folder / "part-1.parquet", index=False)
     frame.to_csv(tmp_path / "big.csv", index=False)
-    kwargs = dict(explainer=small("lime"), background=background, seed_block=8, partition_rows=16)
+    kwargs = dict(explainer=small("lime"), background=background, row_chunk=8, partition_rows=16)
     reference = explain(wrap(model, feature_names=names), X, **kwargs)
     for data in (folder, tmp_path / "big.csv"):
         result = explain(model, data, **kwargs)  # the model is wrapped with the file's column names
@@ -182,9 +182,9 @@ def test_parquet_directory_and_csv_give_the_array_values(setup, tmp_path):
 def test_a_failing_partition_is_reported_with_its_row_range(client, tmp_path):
     rng = np.random.default_rng(2)
     X = rng.normal(size=(40, D))
-    X[19, 0] = MARKER  # in partition [16, 32), seed block [16, 24)
+    X[19, 0] = MARKER  # in partition [16, 32), row chunk [16, 24)
     adapter = CallableAdapter(marker_model)
-    kwargs = dict(explainer="feature_ablation", background=rng.normal(size=(5, D)), seed_block=8, partition_rows=16)
+    kwargs = dict(explainer="feature_ablation", background=rng.normal(size=(5, D)), row_chunk=8, partition_rows=16)
     for backend, extra in (("local", {}), ("dask", {"client": client, "out": tmp_path / "a.parquet"})):
         result = explain(adapter, X, backend=backend, **kwargs, **extra)
         assert not result.ok and result.n_rows == 40 and result.n_explained == 32
@@ -208,8 +208,8 @@ def test_a_model_that_does_not_pickle_travels_as_torchscript():
 
     adapter = wrap(Locked(), output="logit")
     X = np.random.default_rng(3).normal(size=(6, D))
-    portable = _portable(adapter, X)
-    assert isinstance(portable, _ScriptedModel)
+    portable = portable_model(adapter, X)
+    assert isinstance(portable, ScriptedModel)
     rebuilt = pickle.loads(pickle.dumps(portable)).adapter()
     np.testing.assert_allclose(rebuilt.predict(X), adapter.predict(X), rtol=1e-12)
     assert (rebuilt.task, rebuilt.output) == (adapter.task, adapter.output)
@@ -222,7 +222,7 @@ def test_bad_input_is_refused_early(setup, tmp_path):
         dict(backend="spark"),
         dict(seed=-1),
         dict(partition_rows=0),
-        dict(seed_block=0),
+        dict(row_chunk=0),
         dict(target=np.zeros(3, dtype=int)),
         dict(target=5),
         dict(id_column="id"),
