@@ -8,6 +8,7 @@ says what it would evaluate, before running it).
 
 from __future__ import annotations
 
+from . import reports  # noqa: F401  registers the writers behind Comparison.to_html/to_json/to_markdown
 from ._params import clone
 from ._version import __version__
 from .adapters import Adapter, wrap
@@ -17,7 +18,6 @@ from .comparison.plan import Plan, plan
 from .distributed import explain
 from .exceptions import AgnosticXAIError
 from .groups import FeatureGroups
-from . import reports  # noqa: F401  registers the writers behind Comparison.to_html/to_json/to_markdown
 
 __all__ = [
     "Adapter",

@@ -23,9 +23,9 @@ from typing import Any, NoReturn
 import numpy as np
 import pandas as pd
 
+from ._messages import one_line, quoted
 from ._paths import check_not_an_input, check_outputs_inside
 from ._version import __version__
-from ._messages import one_line, quoted
 from .exceptions import AgnosticXAIError, AgnosticXAIWarning, InvalidInputError
 
 __all__ = ["main", "build_parser"]

@@ -34,8 +34,8 @@ class SklearnAdapter(Adapter):
         batch_size: int | None = None,
     ) -> None:
         from sklearn.base import is_classifier, is_regressor
-        from sklearn.utils.validation import check_is_fitted
         from sklearn.exceptions import NotFittedError as SklearnNotFitted
+        from sklearn.utils.validation import check_is_fitted
 
         try:
             check_is_fitted(estimator)

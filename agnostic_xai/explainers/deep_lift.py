@@ -60,8 +60,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..exceptions import IncompatibleModelError
 from .._torch_models import Standardize
+from ..exceptions import IncompatibleModelError
 from .base import Explanation
 from .gradients import _baseline_row, _GradientExplainer, _to_numpy, _values_to_numpy
 

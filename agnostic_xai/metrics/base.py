@@ -10,8 +10,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._params import ParamsMixin
-from .._validation import check_matrix
 from .._threads import blas_single_threaded
+from .._validation import check_matrix
 from ..adapters import Adapter, wrap
 from ..attribution import Attribution
 from ..exceptions import InvalidInputError

@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from .._shapley import MAX_EXACT_FEATURES, exact_budget_message, exact_shapley
 from .._validation import check_int
 from ..adapters import Adapter
 from ..attribution import Attribution
-from .._shapley import MAX_EXACT_FEATURES, exact_budget_message, exact_shapley
 from ..exceptions import BudgetError, InvalidInputError
 from .agreement import feature_agreement
 from .base import Metric

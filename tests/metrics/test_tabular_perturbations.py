@@ -17,8 +17,8 @@ from agnostic_xai.columns import ColumnTypes, perturb
 from agnostic_xai.exceptions import InvalidInputError
 from agnostic_xai.explainers import get as get_explainer
 from agnostic_xai.groups import FeatureGroups
-from agnostic_xai.metrics.relative_stability import relative_input_stability, relative_output_stability
 from agnostic_xai.metrics._rng import row_random
+from agnostic_xai.metrics.relative_stability import relative_input_stability, relative_output_stability
 from agnostic_xai.testing import LogisticModel
 
 NAMES = ["c", "b", "cat_0", "cat_1", "cat_2", "cat_3"]
